@@ -1,0 +1,69 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Scope(models.TextChoices):
+    EVENTS_WRITE = "events:write", "Write events"
+    LEADS_READ = "leads:read", "Read leads"
+    LEADS_WRITE = "leads:write", "Write leads"
+    QUEUE_WRITE = "queue:write", "Act on the sales queue"
+    RULES_WRITE = "rules:write", "Edit scoring rules"
+    ADMIN = "admin", "Administer"
+
+
+class ApiKey(models.Model):
+    """An API key `fk_<prefix>_<secret>`: only the prefix and SHA-256(secret) are kept."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} (fk_{self.prefix}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class EventSource(models.TextChoices):
+    API = "api", "REST API"
+    SEGMENT = "segment", "Segment-compatible API"
+    IMPORT = "import", "Import"
+    DEMO = "demo", "Demo data"
+
+
+class EngagementEvent(models.Model):
+    """One engagement of a lead, immutable once stored. `message_id` is the idempotency key."""
+
+    message_id = models.CharField(max_length=200, unique=True)
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=100)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    properties = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=10, choices=EventSource.choices, default=EventSource.API)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"], name="event_lead_time"),
+            models.Index(fields=["occurred_at"], name="event_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} for lead {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,28 @@
+"""Who did something: a person, an API key or the system itself."""
+
+from dataclasses import dataclass
+
+from .models import ActorKind
+
+
+@dataclass(frozen=True)
+class Actor:
+    kind: str
+    user: object | None = None
+    label: str = ""
+
+    @classmethod
+    def for_user(cls, user) -> "Actor":
+        return cls(kind=ActorKind.USER, user=user, label=user.get_username())
+
+    @classmethod
+    def for_api_key(cls, api_key) -> "Actor":
+        # A key bound to a user acts for that user; its name says which integration.
+        return cls(kind=ActorKind.API_KEY, user=getattr(api_key, "user", None), label=f"API key {api_key.name}")
+
+    @classmethod
+    def system(cls, label: str = "system") -> "Actor":
+        return cls(kind=ActorKind.SYSTEM, user=None, label=label)
+
+    def transition_fields(self) -> dict:
+        return {"actor_kind": self.kind, "actor_user": self.user, "actor_label": self.label[:200]}

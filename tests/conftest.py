@@ -1,0 +1,33 @@
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture
+def marketer(db):
+    return factories.marketer(username="marketer")
+
+
+@pytest.fixture
+def rep1(db):
+    return factories.sales_rep(username="rep1")
+
+
+@pytest.fixture
+def rep2(db):
+    return factories.sales_rep(username="rep2")
+
+
+@pytest.fixture
+def manager(db):
+    return factories.sales_manager(username="manager")
+
+
+@pytest.fixture
+def admin(db):
+    return factories.admin_user(username="admin")
+
+
+@pytest.fixture
+def lead(db):
+    return factories.LeadFactory()

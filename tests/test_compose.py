@@ -1,0 +1,31 @@
+"""docker-compose.yml cannot run here (no Docker engine); this checks what `docker compose
+config` would: it parses, every service is present and the app services share one config."""
+
+from pathlib import Path
+
+import yaml
+
+COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
+
+
+def load():
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_compose_file_runs_the_whole_stack():
+    assert set(load()["services"]) == {"postgres", "redis", "web", "worker", "beat"}
+
+
+def test_app_services_point_at_the_compose_database_and_redis():
+    services = load()["services"]
+    for name in ("web", "worker", "beat"):
+        environment = services[name]["environment"]
+        assert environment["DATABASE_URL"].startswith("postgres://")
+        assert environment["REDIS_URL"].startswith("redis://redis:")
+        assert "SECRET_KEY" in environment
+
+
+def test_app_services_wait_for_healthy_backing_services():
+    services = load()["services"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
