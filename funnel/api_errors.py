@@ -53,7 +53,11 @@ def _flatten_fields(detail, prefix: str = "") -> dict[str, list[str]]:
 def api_exception_handler(exc, context):
     if isinstance(exc, StageMoveRefused):
         return error_response(
-            "stage_move_refused", exc.message, status.HTTP_409_CONFLICT, from_stage=exc.from_stage, to_stage=exc.to_stage
+            "stage_move_refused",
+            exc.message,
+            status.HTTP_409_CONFLICT,
+            from_stage=exc.from_stage,
+            to_stage=exc.to_stage,
         )
     if isinstance(exc, ApiError):
         return error_response(exc.error_code, exc.message, exc.status_code, exc.fields, **exc.extra)

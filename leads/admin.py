@@ -16,7 +16,18 @@ class StageTransitionInline(admin.TabularInline):
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
-    list_display = ["id", "email", "first_name", "last_name", "company", "stage", "score", "cycle", "owner", "created_at"]
+    list_display = [
+        "id",
+        "email",
+        "first_name",
+        "last_name",
+        "company",
+        "stage",
+        "score",
+        "cycle",
+        "owner",
+        "created_at",
+    ]
     list_filter = ["stage", "source", "utm_campaign", "owner"]
     search_fields = ["email", "first_name", "last_name", "company", "anonymous_id", "external_id"]
     list_select_related = ["owner"]

@@ -41,9 +41,7 @@ class SalesAlert(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["lead", "cycle", "crossing"], name="alert_once_per_crossing"),
-            models.UniqueConstraint(
-                fields=["lead"], condition=Q(status="open"), name="alert_one_open_per_lead"
-            ),
+            models.UniqueConstraint(fields=["lead"], condition=Q(status="open"), name="alert_one_open_per_lead"),
         ]
         indexes = [
             models.Index(fields=["status", "-score", "raised_at"], name="alert_queue_order"),

@@ -79,9 +79,7 @@ def test_stage_cannot_be_set_through_update_lead():
         update_lead(lead=lead, actor=system, stage=Stage.CUSTOMER)
 
 
-moves = st.lists(
-    st.tuples(st.sampled_from(STAGE_ORDER), st.sampled_from(["", "a reason"]), st.booleans()), max_size=12
-)
+moves = st.lists(st.tuples(st.sampled_from(STAGE_ORDER), st.sampled_from(["", "a reason"]), st.booleans()), max_size=12)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
