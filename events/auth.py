@@ -1,0 +1,117 @@
+"""API-key authentication: `Authorization: Bearer fk_<prefix>_<secret>`.
+
+One indexed lookup by prefix (unique index) with the key's user joined in, then a
+constant-time comparison of SHA-256(secret). A revoked key is treated exactly like an
+unknown one, so a caller cannot tell the two apart.
+"""
+
+import hmac
+from datetime import timedelta
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from .models import ApiKey
+from .services import KEY_PREFIX_LENGTH, hash_secret
+
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+class ApiKeyPrincipal(AnonymousUser):
+    """`request.user` for a key bound to no user: authenticated (the key is), but no
+    person and no role, so only the key's scopes decide what it may do."""
+
+    _funnel_role = None  # funnel.roles.role_of reads this instead of querying groups
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+        self.username = f"api-key:{api_key.name}"
+
+    @property
+    def is_authenticated(self):
+        return True
+
+    @property
+    def is_anonymous(self):
+        return False
+
+    def __str__(self):
+        return self.username
+
+    def __eq__(self, other):
+        return isinstance(other, ApiKeyPrincipal) and other.api_key.pk == self.api_key.pk
+
+    def __hash__(self):
+        return hash(("api-key", self.api_key.pk))
+
+
+def parse_key(raw: str) -> tuple[str, str] | None:
+    """Split `fk_<prefix>_<secret>` into (prefix, secret), or None if it is not one."""
+    parts = raw.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != "fk" or len(parts[1]) != KEY_PREFIX_LENGTH or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def find_api_key(raw: str) -> ApiKey | None:
+    """The active key matching `raw`, or None. Used by the Bearer authentication and by
+    the Segment endpoints (Basic auth or `writeKey`)."""
+    parsed = parse_key(raw or "")
+    if parsed is None:
+        return None
+    prefix, secret = parsed
+    api_key = ApiKey.objects.select_related("user").filter(prefix=prefix).first()
+    # Compare even when the prefix is unknown, so timing does not tell which prefixes exist.
+    expected = api_key.secret_hash if api_key is not None else "0" * 64
+    if not hmac.compare_digest(expected, hash_secret(secret)):
+        return None
+    if api_key is None or api_key.revoked_at is not None:
+        return None
+    if api_key.user_id is not None and not api_key.user.is_active:
+        return None
+    touch_last_used(api_key)
+    return api_key
+
+
+def touch_last_used(api_key: ApiKey) -> None:
+    """Write `last_used_at` at most once a minute. The condition is in the UPDATE itself,
+    so concurrent requests write it once, and a busy key costs no write per request."""
+    now = timezone.now()
+    if api_key.last_used_at is not None and now - api_key.last_used_at < LAST_USED_GRANULARITY:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_GRANULARITY)
+    ).update(last_used_at=now)
+    api_key.last_used_at = now
+
+
+def principal_for(api_key: ApiKey):
+    return api_key.user if api_key.user_id is not None else ApiKeyPrincipal(api_key)
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """DRF authentication: `request.auth` is the ApiKey, `request.user` the key's user
+    or an ApiKeyPrincipal. No Authorization header → not this scheme (the session may
+    still authenticate a browser); a Bearer header with a bad key → 401."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("The Authorization header must be “Bearer <API key>”.")
+        try:
+            raw = header[1].decode()
+        except UnicodeError as error:
+            raise exceptions.AuthenticationFailed("The API key is not valid.") from error
+        api_key = find_api_key(raw)
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("The API key is not valid or was revoked.")
+        return principal_for(api_key), api_key
+
+    def authenticate_header(self, request):
+        return f'{self.keyword} realm="funnel"'
