@@ -1,0 +1,444 @@
+"""The demo data set behind `manage.py seed_demo`.
+
+It loads months of history at once, the way an import from another CRM would: leads,
+their stage paths (several cycles for some), events, alerts, deals and activities,
+written with bulk inserts that keep the lifecycle's invariants (a lead's stage is the
+to-stage of its last transition; one alert per MQL crossing; one deal per cycle).
+Live changes after that go through the services.
+"""
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from events.models import EngagementEvent, EventSource
+from leads.models import Activity, ActorKind, Deal, DealStatus, Lead, StageTransition
+from leads.stages import MoveKind, Stage
+from sales.models import AlertStatus, SalesAlert
+
+DEMO_DOMAIN = "demo.funnel.test"
+DEMO_USERS = [
+    # username, role group, first name, last name
+    ("marketer", "marketer", "Mara", "Keting"),
+    ("rep1", "sales_rep", "Ravi", "Patel"),
+    ("rep2", "sales_rep", "Rosa", "Lindqvist"),
+    ("manager", "sales_manager", "Maya", "Okafor"),
+]
+SOURCES = ["website", "webinar", "paid_search", "linkedin", "referral", "event", "content"]
+CAMPAIGNS = ["spring-launch", "pricing-push", "webinar-series", "ebook-playbook", "retargeting-q3", ""]
+FIRST = [
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dmitri",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Liam",
+    "Mei",
+    "Noah",
+    "Olga",
+    "Pablo",
+    "Quinn",
+    "Rita",
+    "Sven",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wen",
+    "Yara",
+    "Zoe",
+]
+LAST = [
+    "Alvarez",
+    "Brown",
+    "Chen",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hansen",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Muller",
+    "Nakamura",
+    "Olsen",
+    "Petrov",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Ueda",
+    "Vogel",
+    "Weber",
+]
+COMPANIES = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Soylent",
+    "Wonka",
+    "Cyberdyne",
+    "Aperture",
+    "Massive Dynamic",
+    "Gringotts",
+    "Monarch",
+    "Oscorp",
+    "Pied Piper",
+]
+TITLES = [
+    "VP Marketing",
+    "Head of Growth",
+    "Marketing Manager",
+    "CMO",
+    "Sales Director",
+    "Analyst",
+    "Demand Gen Lead",
+    "Founder",
+    "Head of Sales",
+    "Operations Manager",
+    "Intern",
+    "Engineer",
+]
+COUNTRIES = ["Germany", "United States", "United Kingdom", "France", "Netherlands", "Sweden", "Spain", "Canada"]
+REJECT_REASONS = ["no_budget", "bad_timing", "not_decision_maker", "competitor", "bad_fit"]
+LOST_REASONS = ["Chose a competitor", "No budget this year", "Project cancelled", "Went silent"]
+
+
+@dataclass
+class LeadPlan:
+    lead: Lead
+    transitions: list[StageTransition] = field(default_factory=list)
+    events: list[EngagementEvent] = field(default_factory=list)
+    alerts: list[SalesAlert] = field(default_factory=list)
+    deals: list[Deal] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+
+
+def ensure_demo_users(*, password: str) -> dict[str, object]:
+    User = get_user_model()
+    users = {}
+    for username, group, first, last in DEMO_USERS:
+        user, _ = User.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last, "email": f"{username}@{DEMO_DOMAIN}"}
+        )
+        user.set_password(password)
+        user.is_active = True
+        user.save()
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
+        users[username] = user
+    admin, _ = User.objects.get_or_create(username="admin", defaults={"email": f"admin@{DEMO_DOMAIN}"})
+    admin.is_staff = admin.is_superuser = admin.is_active = True
+    admin.set_password(password)
+    admin.save()
+    admin.groups.add(Group.objects.get_or_create(name="admin")[0])
+    users["admin"] = admin
+    return users
+
+
+def demo_already_loaded() -> bool:
+    return Lead.objects.filter(email__iendswith=f"@{DEMO_DOMAIN}").exists()
+
+
+class _Story:
+    """Walks one lead through the funnel, writing what each step leaves behind."""
+
+    def __init__(self, rng: random.Random, plan: LeadPlan, reps: list, marketer, now: datetime):
+        self.rng, self.plan, self.reps, self.marketer, self.now = rng, plan, reps, marketer, now
+        self.lead = plan.lead
+        self.at = self.lead.created_at
+        self.event_seq = 0
+        self.crossings = 0
+
+    def advance(self, low_hours: float, high_hours: float) -> bool:
+        """Move the clock on; False when that would run past today (the story stops there)."""
+        nxt = self.at + timedelta(hours=self.rng.uniform(low_hours, high_hours))
+        if nxt >= self.now:
+            return False
+        self.at = nxt
+        return True
+
+    def event(self, kind: str, **properties) -> None:
+        self.event_seq += 1
+        self.plan.events.append(
+            EngagementEvent(
+                message_id=f"demo-{self.lead.email or self.lead.anonymous_id}-{self.event_seq}",
+                lead=self.lead,
+                type=kind,
+                occurred_at=self.at,
+                received_at=self.at,
+                properties=properties,
+                source=EventSource.DEMO,
+            )
+        )
+
+    def move(self, to: str, kind: str, *, actor=None, reason: str = "", reason_code: str = "") -> None:
+        lead = self.lead
+        self.plan.transitions.append(
+            StageTransition(
+                lead=lead,
+                cycle=lead.cycle,
+                from_stage=lead.stage if kind != MoveKind.CREATED else "",
+                to_stage=to,
+                kind=kind,
+                actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
+                actor_user=actor,
+                actor_label=actor.get_username() if actor else reason.split(":")[0] or "system",
+                reason=reason,
+                reason_code=reason_code,
+                occurred_at=self.at,
+            )
+        )
+        lead.stage = to
+        lead.stage_entered_at = self.at
+
+    def browse(self, count: int) -> None:
+        pages = ["/", "/blog/lead-scoring-101", "/blog/funnel-metrics", "/features", "/pricing", "/customers"]
+        for _ in range(count):
+            if not self.advance(2, 96):
+                return
+            url = self.rng.choice(pages)
+            self.event("page_view", url=f"https://funnel.example{url}", title=url.strip("/") or "home")
+
+    def engage(self, count: int) -> None:
+        campaign = self.lead.utm_campaign or "newsletter"
+        for _ in range(count):
+            if not self.advance(6, 120):
+                return
+            roll = self.rng.random()
+            if roll < 0.30:
+                self.event("email_sent", campaign=campaign)
+                self.event("email_opened", campaign=campaign)
+                if self.rng.random() < 0.4:
+                    self.event("email_clicked", campaign=campaign, url="https://funnel.example/pricing")
+            elif roll < 0.5:
+                self.event("content_downloaded", asset=self.rng.choice(["ebook-playbook", "benchmark-report"]))
+            elif roll < 0.65:
+                self.event("webinar_registered", webinar="scoring-masterclass")
+                if self.rng.random() < 0.6:
+                    self.event("webinar_attended", webinar="scoring-masterclass")
+            elif roll < 0.8:
+                self.event("ad_clicked", campaign=campaign)
+            else:
+                self.event("page_view", url="https://funnel.example/pricing", title="pricing")
+
+    def run(self) -> None:
+        lead, rng = self.lead, self.rng
+        self.move(lead.stage, MoveKind.CREATED, reason="demo: imported history")
+        if lead.stage == Stage.DEMAND_GEN:
+            self.browse(rng.randint(1, 4))
+            return
+        self.event("form_submitted", form=rng.choice(["newsletter", "ebook-download", "contact"]))
+        for _cycle in range(2):
+            if not self.one_cycle():
+                return
+            # A customer: some come back for more after a quiet period.
+            if rng.random() > 0.25 or not self.advance(24 * 35, 24 * 80):
+                return
+            lead.cycle += 1
+            self.move(Stage.LEAD_GEN, MoveKind.NEW_CYCLE, reason="system: upsell interest after a quiet period")
+            self.crossings = 0
+            self.event("page_view", url="https://funnel.example/pricing/enterprise", title="enterprise pricing")
+
+    def one_cycle(self) -> bool:
+        """One pass from lead generation; True when it ended with a customer."""
+        lead, rng = self.lead, self.rng
+        self.engage(rng.randint(1, 3))
+        if rng.random() < 0.2 or not self.advance(12, 24 * 10):
+            return False
+        self.move(Stage.NURTURE, MoveKind.FORWARD, reason="system: engaged with nurture programme")
+        for _attempt in range(2):
+            self.engage(rng.randint(2, 5))
+            if rng.random() < 0.45 or not self.advance(12, 24 * 14):
+                return False
+            self.event("form_submitted", form="demo-request")
+            self.crossings += 1
+            score = rng.randint(50, 96)
+            lead.score = score
+            self.move(Stage.MQL, MoveKind.FORWARD, reason=f"system: score {score} crossed the MQL threshold 50")
+            alert = SalesAlert(
+                lead=lead,
+                cycle=lead.cycle,
+                crossing=self.crossings,
+                score=score,
+                contributions=[
+                    {"label": "Demo request", "points": 40},
+                    {"label": "Pricing page views", "points": score - 40 - 10},
+                    {"label": "Senior title", "points": 10},
+                ],
+                raised_at=self.at,
+                assignee=rng.choice(self.reps),
+            )
+            alert.due_at = self.at + timedelta(hours=24)
+            self.plan.alerts.append(alert)
+            # Recent MQLs wait in the queue, so the demo queue has work in it.
+            if self.now - self.at < timedelta(days=10) and rng.random() < 0.7:
+                return False
+            if not self.advance(1, 60):
+                return False
+            rep = alert.assignee
+            if rng.random() < 0.28:
+                code = rng.choice(REJECT_REASONS)
+                alert.status, alert.acted_by, alert.acted_at = AlertStatus.REJECTED, rep, self.at
+                alert.reject_reason = code
+                lead.recycle_count += 1
+                lead.mql_armed = False
+                self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason=f"Rejected: {code}", reason_code=code)
+                lead.score = rng.randint(5, 40)
+                continue
+            alert.status, alert.acted_by, alert.acted_at = AlertStatus.ACCEPTED, rep, self.at
+            alert.overdue = alert.acted_at > alert.due_at
+            lead.owner = rep
+            self.move(Stage.SAL, MoveKind.FORWARD, actor=rep, reason="Accepted from the queue")
+            return self.sales_cycle(rep)
+        return False
+
+    def sales_cycle(self, rep) -> bool:
+        lead, rng = self.lead, self.rng
+        self.activity(rep, "call", "Discovery call booked")
+        if rng.random() < 0.2 or not self.advance(24, 24 * 12):
+            return False
+        if rng.random() < 0.15:
+            lead.recycle_count += 1
+            lead.mql_armed = False
+            self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason="Not ready yet", reason_code="bad_timing")
+            lead.score = rng.randint(5, 40)
+            return False
+        self.activity(rep, "meeting", "Demo given")
+        value = Decimal(rng.choice([4800, 9600, 12000, 18000, 24000, 36000, 60000]))
+        deal = Deal(
+            lead=lead,
+            cycle=lead.cycle,
+            owner=rep,
+            value=value,
+            currency="EUR",
+            expected_close_date=(self.at + timedelta(days=rng.randint(14, 60))).date(),
+            next_step="Send the proposal",
+            created_at=self.at,
+        )
+        self.plan.deals.append(deal)
+        self.move(Stage.SQL, MoveKind.FORWARD, actor=rep, reason="Budget and need confirmed")
+        if rng.random() < 0.3 or not self.advance(24, 24 * 20):
+            return False
+        deal.proposal_sent_at = self.at
+        self.activity(rep, "email", "Proposal sent")
+        if not self.advance(24, 24 * 25):
+            return False
+        if rng.random() < 0.4:
+            deal.status, deal.closed_at = DealStatus.LOST, self.at
+            deal.lost_reason = rng.choice(LOST_REASONS)
+            lead.recycle_count += 1
+            lead.mql_armed = False
+            self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason=f"Lost: {deal.lost_reason}")
+            lead.score = rng.randint(5, 40)
+            return False
+        deal.proposal_accepted_at = self.at
+        deal.status, deal.closed_at = DealStatus.WON, self.at
+        deal.next_step = "Kick-off"
+        self.move(Stage.CUSTOMER, MoveKind.FORWARD, actor=rep, reason="Contract signed")
+        if self.advance(24 * 5, 24 * 30):
+            self.event("nps_submitted", score=rng.choice([6, 7, 8, 9, 9, 10, 10, 4]))
+        return True
+
+    def activity(self, rep, kind: str, outcome: str) -> None:
+        self.plan.activities.append(
+            Activity(
+                lead=self.lead,
+                user=rep,
+                kind=kind,
+                occurred_at=self.at,
+                outcome=outcome,
+                next_step="Follow up",
+                next_step_due=(self.at + timedelta(days=3)).date(),
+                created_at=self.at,
+            )
+        )
+
+
+def build_lead(rng: random.Random, index: int, now: datetime) -> Lead:
+    created = now - timedelta(days=rng.uniform(0, 240), hours=rng.uniform(0, 24))
+    anonymous = rng.random() < 0.12
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    source = rng.choice(SOURCES)
+    campaign = rng.choice(CAMPAIGNS)
+    return Lead(
+        email=None if anonymous else f"{first.lower()}.{last.lower()}.{index}@{DEMO_DOMAIN}",
+        anonymous_id=f"demo-anon-{index}" if anonymous else None,
+        first_name="" if anonymous else first,
+        last_name="" if anonymous else last,
+        company="" if anonymous else f"{rng.choice(COMPANIES)} {rng.choice(['GmbH', 'Inc', 'Ltd', 'AB', 'BV'])}",
+        job_title="" if anonymous else rng.choice(TITLES),
+        country=rng.choice(COUNTRIES),
+        company_size=None if anonymous else rng.choice([5, 20, 50, 120, 400, 1500, 8000]),
+        source=source,
+        utm_source={"paid_search": "google", "linkedin": "linkedin"}.get(source, source),
+        utm_medium={"paid_search": "cpc", "linkedin": "social"}.get(source, "organic"),
+        utm_campaign=campaign,
+        stage=Stage.DEMAND_GEN if anonymous else Stage.LEAD_GEN,
+        stage_entered_at=created,
+        score=0 if anonymous else rng.randint(0, 30),
+        created_at=created,
+        last_engaged_at=created,
+    )
+
+
+@transaction.atomic
+def load_demo(*, leads: int = 2400, seed: int = 7, password: str) -> dict[str, int]:
+    users = ensure_demo_users(password=password)
+    if demo_already_loaded():
+        return {"leads": 0}
+    rng = random.Random(seed)
+    now = timezone.now()
+    reps = [users["rep1"], users["rep2"]]
+    plans = []
+    for index in range(leads):
+        plan = LeadPlan(lead=build_lead(rng, index, now))
+        _Story(rng, plan, reps, users["marketer"], now).run()
+        if plan.events:
+            plan.lead.last_engaged_at = max(event.occurred_at for event in plan.events)
+        if plan.lead.stage in {Stage.LEAD_GEN, Stage.NURTURE} and plan.lead.score >= 50:
+            plan.lead.score = 45
+        plans.append(plan)
+    Lead.objects.bulk_create([plan.lead for plan in plans], batch_size=500)
+    for kind, model in (
+        ("transitions", StageTransition),
+        ("events", EngagementEvent),
+        ("alerts", SalesAlert),
+        ("deals", Deal),
+        ("activities", Activity),
+    ):
+        rows = []
+        for plan in plans:
+            for row in getattr(plan, kind):
+                row.lead_id = plan.lead.pk
+                rows.append(row)
+        model.objects.bulk_create(rows, batch_size=1000)
+    # Leads whose current crossing still has an open alert record how many crossings they had.
+    for plan in plans:
+        plan.lead.mql_crossings = sum(1 for alert in plan.alerts if alert.cycle == plan.lead.cycle)
+    Lead.objects.bulk_update([plan.lead for plan in plans], ["mql_crossings"], batch_size=500)
+    return {
+        "leads": len(plans),
+        "transitions": sum(len(plan.transitions) for plan in plans),
+        "events": sum(len(plan.events) for plan in plans),
+        "alerts": sum(len(plan.alerts) for plan in plans),
+        "deals": sum(len(plan.deals) for plan in plans),
+        "activities": sum(len(plan.activities) for plan in plans),
+    }

@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from funnel.demo_data import load_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo users and months of realistic funnel history (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--leads", type=int, default=2400)
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args, leads, seed, **options):
+        loaded = load_demo(leads=leads, seed=seed, password=settings.FUNNEL_DEMO_PASSWORD)
+        if loaded["leads"]:
+            summary = ", ".join(f"{count} {name}" for name, count in loaded.items())
+            self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {summary}."))
+        else:
+            self.stdout.write("Demo data already loaded; users and passwords refreshed.")

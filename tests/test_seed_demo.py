@@ -1,0 +1,50 @@
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.db.models import Count, F, OuterRef, Subquery
+
+from leads.models import Lead, StageTransition
+from leads.stages import Stage
+from sales.models import AlertStatus, SalesAlert
+
+pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
+
+
+@pytest.fixture
+def seeded(settings):
+    settings.FUNNEL_DEMO_PASSWORD = "demo-pass-123"
+    call_command("seed_demo", leads=250, seed=3)
+
+
+def test_demo_users_log_in_with_the_demo_password(seeded):
+    for username in ("marketer", "rep1", "rep2", "manager", "admin"):
+        assert authenticate(username=username, password="demo-pass-123") is not None
+
+
+def test_demo_leads_cover_every_stage(seeded):
+    stages = set(Lead.objects.values_list("stage", flat=True))
+    assert stages == set(Stage.values)
+
+
+def test_every_demo_lead_is_at_the_stage_of_its_last_transition(seeded):
+    last_to = StageTransition.objects.filter(lead=OuterRef("pk")).order_by("-occurred_at", "-id").values("to_stage")
+    mismatched = Lead.objects.annotate(last_to=Subquery(last_to[:1])).exclude(stage=F("last_to"))
+    assert mismatched.count() == 0
+
+
+def test_demo_has_recycles_and_second_cycles(seeded):
+    assert Lead.objects.filter(recycle_count__gt=0).exists()
+    assert Lead.objects.filter(cycle__gt=1).exists()
+
+
+def test_open_alerts_belong_to_leads_still_at_mql(seeded):
+    open_alerts = SalesAlert.objects.filter(status=AlertStatus.OPEN)
+    assert open_alerts.exists()
+    assert not open_alerts.exclude(lead__stage=Stage.MQL).exists()
+    assert not SalesAlert.objects.values("lead", "cycle", "crossing").annotate(n=Count("id")).filter(n__gt=1)
+
+
+def test_seeding_twice_adds_nothing(seeded):
+    before = Lead.objects.count()
+    call_command("seed_demo", leads=250, seed=3)
+    assert Lead.objects.count() == before
