@@ -214,3 +214,90 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on lead {self.lead_id}"
+
+
+class PipelineCount(models.Model):
+    """How many live leads sit in each stage, per owner, source, campaign and day of
+    creation: the board's counts, so no page view counts the leads table.
+
+    Append-only between compactions: every change adds a +1/−1 row in the same
+    transaction as the change itself, so concurrent moves never wait on a shared
+    counter row (an upserted counter would be a hot row locked until each commit,
+    and transactions touching several counters in different orders would deadlock).
+    `compact_pipeline_counts` folds the rows into one per key now and then; readers
+    always SUM, so they see the same totals before and after.
+    """
+
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    # Mirrors Lead.owner's SET_NULL, so deleting a user moves both to "unassigned".
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=100, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    day = models.DateField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day", "stage"], name="pipeline_count_day_stage"),
+            models.Index(fields=["stage", "owner", "source", "campaign", "day"], name="pipeline_count_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage} {self.day} {self.source}/{self.campaign} owner={self.owner_id}: {self.n:+d}"
+
+
+class ImportStatus(models.TextChoices):
+    MAPPING = "mapping", "Waiting for column mapping"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    SUCCEEDED = "succeeded", "Finished"
+    FAILED = "failed", "Failed"
+
+
+class DuplicatePolicy(models.TextChoices):
+    UPDATE = "update", "Update the existing lead"
+    SKIP = "skip", "Skip the row"
+
+
+class ImportJob(models.Model):
+    """One CSV upload: the decoded text, how its columns map to lead fields, and the
+    outcome. The rows are written in a single transaction, so a failed job leaves
+    nothing behind; progress is kept in the cache while that transaction runs."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="lead_imports"
+    )
+    filename = models.CharField(max_length=255)
+    encoding = models.CharField(max_length=20)
+    encoding_warning = models.CharField(max_length=300, blank=True)
+    text = models.TextField()
+    columns = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, blank=True)
+    on_duplicate = models.CharField(max_length=10, choices=DuplicatePolicy.choices, default=DuplicatePolicy.SKIP)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.MAPPING)
+    total_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    # [{"row": 7, "field": "email", "message": "..."}]: what the user downloads as CSV.
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="import_job_user_time")]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.filename} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
+
+    @property
+    def error_count(self) -> int:
+        return len({error["row"] for error in self.errors})

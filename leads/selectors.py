@@ -1,9 +1,17 @@
 """Reads about leads that have rules or need care for queries."""
 
-from django.db.models import Count
+from dataclasses import dataclass, field
+from datetime import date
 
-from .models import Lead
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet, Sum
+
+from funnel.roles import Role, can_edit_leads, role_of
+
+from .models import Activity, Deal, Lead, LeadMerge, PipelineCount, StageTransition
 from .stages import Stage
+
+UNASSIGNED = "none"
 
 
 def live_leads():
@@ -11,17 +19,196 @@ def live_leads():
     return Lead.objects.filter(merged_into__isnull=True, erased_at__isnull=True)
 
 
-def stage_counts() -> list[dict]:
-    """Leads per stage, every stage present, in funnel order: one grouped query."""
-    counts = dict(live_leads().values_list("stage").annotate(n=Count("id")).order_by())
-    return [{"stage": stage.value, "label": stage.label, "count": counts.get(stage.value, 0)} for stage in Stage]
+def leads_visible_to(user) -> QuerySet:
+    """The live leads a user may open. Sales reps see their own leads and the
+    unassigned MQLs waiting in the queue; every other role sees every lead."""
+    role = role_of(user)
+    if role is None:
+        return Lead.objects.none()
+    if role == Role.SALES_REP:
+        return live_leads().filter(Q(owner=user) | Q(owner__isnull=True, stage=Stage.MQL))
+    return live_leads()
 
 
-def top_leads_by_stage(*, per_stage: int = 5) -> dict[str, list[Lead]]:
-    """The highest-scoring leads of each stage, one indexed query per stage (seven)."""
+def lead_for_viewer(*, user, lead_id: int, include_gone: bool = False) -> Lead | None:
+    """One lead with its owner, or None when the user may not see it (the page 404s)."""
+    base = Lead.objects.all() if include_gone and can_edit_leads(user) else leads_visible_to(user)
+    return base.select_related("owner", "merged_into").filter(pk=lead_id).first()
+
+
+# --- Pipeline board -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    owner: str | None = None  # a user id as text, or UNASSIGNED
+    source: str | None = None
+    campaign: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+
+    def as_lead_filter(self) -> Q:
+        q = Q()
+        if self.owner == UNASSIGNED:
+            q &= Q(owner__isnull=True)
+        elif self.owner:
+            q &= Q(owner_id=int(self.owner))
+        if self.source is not None and self.source != "":
+            q &= Q(source=self.source)
+        if self.campaign is not None and self.campaign != "":
+            q &= Q(utm_campaign=self.campaign)
+        if self.created_from:
+            q &= Q(created_at__date__gte=self.created_from)
+        if self.created_to:
+            q &= Q(created_at__date__lte=self.created_to)
+        return q
+
+    def as_count_filter(self) -> Q:
+        q = Q()
+        if self.owner == UNASSIGNED:
+            q &= Q(owner__isnull=True)
+        elif self.owner:
+            q &= Q(owner_id=int(self.owner))
+        if self.source is not None and self.source != "":
+            q &= Q(source=self.source)
+        if self.campaign is not None and self.campaign != "":
+            q &= Q(campaign=self.campaign)
+        if self.created_from:
+            q &= Q(day__gte=self.created_from)
+        if self.created_to:
+            q &= Q(day__lte=self.created_to)
+        return q
+
+
+def pipeline_counts(*, filters: BoardFilters = BoardFilters()) -> dict[str, int]:
+    """Live leads per stage from the summary table: one grouped query over the
+    summary's buckets, never over the leads themselves."""
+    totals = dict(
+        PipelineCount.objects.filter(filters.as_count_filter()).values_list("stage").annotate(total=Sum("n")).order_by()
+    )
+    return {stage.value: totals.get(stage.value) or 0 for stage in Stage}
+
+
+def stage_counts(*, filters: BoardFilters = BoardFilters()) -> list[dict]:
+    """Leads per stage, every stage present, in funnel order."""
+    counts = pipeline_counts(filters=filters)
+    return [{"stage": stage.value, "label": stage.label, "count": counts[stage.value]} for stage in Stage]
+
+
+def top_leads_by_stage(*, per_stage: int = 5, filters: BoardFilters = BoardFilters()) -> dict[str, list[Lead]]:
+    """The highest-scoring leads of each stage, one query per stage (seven) on the
+    (stage, -score, id) index."""
+    condition = filters.as_lead_filter()
     return {
         stage.value: list(
-            live_leads().filter(stage=stage.value).select_related("owner").order_by("-score", "-id")[:per_stage]
+            live_leads()
+            .filter(condition, stage=stage.value)
+            .select_related("owner")
+            .order_by("-score", "-id")[:per_stage]
         )
         for stage in Stage
     }
+
+
+@dataclass
+class BoardChoices:
+    owners: list = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    campaigns: list[str] = field(default_factory=list)
+
+
+def board_filter_choices() -> BoardChoices:
+    """Owners, sources and campaigns that have leads, read from the (small) summary table."""
+    owner_ids = PipelineCount.objects.filter(owner__isnull=False).values("owner_id")
+    owners = list(get_user_model().objects.filter(pk__in=owner_ids).order_by("username"))
+    sources = list(
+        PipelineCount.objects.exclude(source="").values_list("source", flat=True).distinct().order_by("source")
+    )
+    campaigns = list(
+        PipelineCount.objects.exclude(campaign="").values_list("campaign", flat=True).distinct().order_by("campaign")
+    )
+    return BoardChoices(owners=owners, sources=sources, campaigns=campaigns)
+
+
+def lead_owner_choices():
+    """People a lead can be assigned to: active sales reps and managers."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=[Role.SALES_REP, Role.SALES_MANAGER])
+        .distinct()
+        .order_by("username")
+    )
+
+
+# --- Lead detail ----------------------------------------------------------------
+
+
+def lead_history_ids(lead: Lead) -> list[int]:
+    """The lead and every lead merged into it: the survivor shows both histories."""
+    merged = list(LeadMerge.objects.filter(survivor=lead).values_list("merged_id", flat=True))
+    return [lead.pk, *merged]
+
+
+def stage_path(*, lead_ids: list[int]) -> list[dict]:
+    """Transitions grouped by cycle, oldest first: the stage path with its dates."""
+    cycles: dict[int, list[StageTransition]] = {}
+    for transition in StageTransition.objects.filter(lead_id__in=lead_ids).order_by("occurred_at", "id"):
+        cycles.setdefault(transition.cycle, []).append(transition)
+    return [{"cycle": cycle, "transitions": rows} for cycle, rows in sorted(cycles.items())]
+
+
+def lead_deals(*, lead: Lead) -> list[Deal]:
+    return list(Deal.objects.filter(lead=lead).select_related("owner").order_by("cycle"))
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: object
+    kind: str  # "event", "stage", "activity"
+    title: str
+    detail: str = ""
+    who: str = ""
+
+
+def lead_timeline(*, lead_ids: list[int], transitions: list[StageTransition], limit: int = 50) -> list[TimelineEntry]:
+    """Events, stage changes and activities, newest first: two indexed queries
+    (the transitions are already loaded for the stage path)."""
+    from events.models import EngagementEvent
+
+    entries: list[TimelineEntry] = []
+    events = EngagementEvent.objects.filter(lead_id__in=lead_ids).order_by("-occurred_at", "-id")[:limit]
+    for event in events:
+        props = event.properties or {}
+        detail = next(
+            (str(props[key]) for key in ("title", "url", "form", "asset", "campaign", "webinar") if props.get(key)),
+            "",
+        )
+        entries.append(
+            TimelineEntry(at=event.occurred_at, kind="event", title=event.type.replace("_", " "), detail=detail)
+        )
+    for transition in transitions:
+        title = f"Entered {Stage(transition.to_stage).label}"
+        if transition.from_stage:
+            title = f"{Stage(transition.from_stage).label} → {Stage(transition.to_stage).label}"
+        entries.append(
+            TimelineEntry(
+                at=transition.occurred_at,
+                kind="stage",
+                title=title,
+                detail=transition.reason,
+                who=transition.actor_label,
+            )
+        )
+    activities = Activity.objects.filter(lead_id__in=lead_ids).select_related("user").order_by("-occurred_at")[:limit]
+    for activity in activities:
+        entries.append(
+            TimelineEntry(
+                at=activity.occurred_at,
+                kind="activity",
+                title=activity.get_kind_display(),
+                detail=" · ".join(part for part in (activity.outcome, activity.note) if part),
+                who=activity.user.get_username() if activity.user else "",
+            )
+        )
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
