@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from events.models import EngagementEvent, EventSource
 from leads.models import Activity, ActorKind, Deal, DealStatus, Lead, StageTransition
+from leads.services import record_leads_created
 from leads.stages import MoveKind, Stage
 from sales.models import AlertStatus, SalesAlert
 
@@ -434,6 +435,7 @@ def load_demo(*, leads: int = 2400, seed: int = 7, password: str) -> dict[str, i
     for plan in plans:
         plan.lead.mql_crossings = sum(1 for alert in plan.alerts if alert.cycle == plan.lead.cycle)
     Lead.objects.bulk_update([plan.lead for plan in plans], ["mql_crossings"], batch_size=500)
+    record_leads_created(leads=[plan.lead for plan in plans])
     return {
         "leads": len(plans),
         "transitions": sum(len(plan.transitions) for plan in plans),

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from events.models import EngagementEvent, EventSource
 from leads.models import ActorKind, Lead, StageTransition
+from leads.services import record_leads_created
 from leads.stages import MoveKind, Stage
 
 EVENT_MIX = [
@@ -71,6 +72,7 @@ def generate_load(*, leads: int, events: int, seed: int = 1, chunk: int = 50_000
                 ],
                 batch_size=5000,
             )
+            record_leads_created(leads=created)
             ids = [lead.pk for lead in created]
             StageTransition.objects.bulk_create(
                 [

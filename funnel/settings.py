@@ -87,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "funnel.context_processors.navigation",
+                "sales.context_processors.sales_header",
             ],
         },
     },
@@ -231,6 +232,33 @@ FUNNEL_REQUIRE_SERVICES = env_bool("FUNNEL_REQUIRE_SERVICES", False)
 FUNNEL_CORS_ORIGINS = env_list("FUNNEL_CORS_ORIGINS")
 # A customer's next scored engagement after this many quiet days opens a new cycle.
 FUNNEL_RECYCLE_QUIET_DAYS = int(os.environ.get("FUNNEL_RECYCLE_QUIET_DAYS", "30"))
+
+# --- Sales: assignment, SLAs, reasons, webhooks -------------------------------
+# New MQL alerts go round-robin to active sales reps (on in the demo).
+FUNNEL_ROUND_ROBIN = env_bool("FUNNEL_ROUND_ROBIN", True)
+# SLA clocks run in business hours only: Monday=0 … Sunday=6, hours [start, end).
+FUNNEL_WORKING_DAYS = [int(day) for day in env_list("FUNNEL_WORKING_DAYS", "0,1,2,3,4")]
+FUNNEL_WORKING_HOURS = tuple(int(hour) for hour in os.environ.get("FUNNEL_WORKING_HOURS", "9-17").split("-", 1))
+FUNNEL_BUSINESS_TIME_ZONE = os.environ.get("FUNNEL_BUSINESS_TIME_ZONE", TIME_ZONE)
+FUNNEL_SLA_HOURS = float(os.environ.get("FUNNEL_SLA_HOURS", "4"))
+FUNNEL_SLA_NEAR_MINUTES = int(os.environ.get("FUNNEL_SLA_NEAR_MINUTES", "60"))
+# Why sales sends a lead back (reject an MQL, lose a deal): code → label.
+FUNNEL_REJECT_REASONS = {
+    "not_a_fit": "Not a fit",
+    "no_budget": "No budget",
+    "bad_timing": "Bad timing",
+    "no_response": "Could not reach them",
+    "student_or_job_seeker": "Student or job seeker",
+    "competitor": "Went with a competitor",
+    "duplicate": "Duplicate",
+    "other": "Other",
+}
+# Links in notification emails point here.
+FUNNEL_BASE_URL = os.environ.get("FUNNEL_BASE_URL", f"http://localhost:{PORT}").rstrip("/")
+FUNNEL_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("FUNNEL_WEBHOOK_MAX_ATTEMPTS", "8"))
+FUNNEL_WEBHOOK_TIMEOUT = float(os.environ.get("FUNNEL_WEBHOOK_TIMEOUT", "10"))
+CELERY_BEAT_SCHEDULE["sales-sla-sweep"] = {"task": "sales.sweep_slas", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["sales-webhook-sweep"] = {"task": "sales.redeliver_stale_webhooks", "schedule": 300.0}
 
 LOGGING = {
     "version": 1,

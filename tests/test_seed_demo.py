@@ -48,3 +48,13 @@ def test_seeding_twice_adds_nothing(seeded):
     before = Lead.objects.count()
     call_command("seed_demo", leads=250, seed=3)
     assert Lead.objects.count() == before
+
+
+def test_pipeline_summary_counts_every_demo_lead_in_its_stage(seeded):
+    from django.db.models import Sum
+
+    from leads.models import PipelineCount
+
+    summary = dict(PipelineCount.objects.values_list("stage").annotate(total=Sum("n")).order_by())
+    actual = dict(Lead.objects.values_list("stage").annotate(total=Count("id")).order_by())
+    assert summary == actual
