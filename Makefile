@@ -45,7 +45,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH)
 
 compose-check: install
 	$(BIN)/python -m pytest tests/test_compose.py -q
