@@ -198,6 +198,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["events.throttling.ApiKeyRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "funnel.api_errors.api_exception_handler",
@@ -230,6 +231,11 @@ PORT = int(os.environ.get("PORT", "8000"))
 FUNNEL_DEMO_PASSWORD = os.environ.get("FUNNEL_DEMO_PASSWORD", "funnel-demo")
 FUNNEL_REQUIRE_SERVICES = env_bool("FUNNEL_REQUIRE_SERVICES", False)
 FUNNEL_CORS_ORIGINS = env_list("FUNNEL_CORS_ORIGINS")
+# Per API key: at most FUNNEL_API_RATE_LIMIT requests per FUNNEL_API_RATE_WINDOW seconds (429 past it).
+FUNNEL_API_RATE_LIMIT = int(os.environ.get("FUNNEL_API_RATE_LIMIT", "30000"))
+FUNNEL_API_RATE_WINDOW = int(os.environ.get("FUNNEL_API_RATE_WINDOW", "60"))
+# bench/ingest.py's baseline: an authenticated no-op endpoint, routed only when set.
+FUNNEL_BENCH_NOOP = env_bool("FUNNEL_BENCH_NOOP", False)
 # A customer's next scored engagement after this many quiet days opens a new cycle.
 FUNNEL_RECYCLE_QUIET_DAYS = int(os.environ.get("FUNNEL_RECYCLE_QUIET_DAYS", "30"))
 
