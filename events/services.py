@@ -65,3 +65,33 @@ def revoke_api_key(*, api_key: ApiKey, actor=None) -> ApiKey:
         ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
         api_key.refresh_from_db(fields=["revoked_at"])
     return api_key
+
+
+def ingest_batch(*, items: list, api_key: ApiKey | None, source: str = "api") -> dict:
+    """Validate and store native events (`POST /api/v1/events`): valid events are stored
+    even when others are rejected; returns the reply body of CONTRACT.md."""
+    from .ingest import record_events
+    from .validation import validate_event
+
+    now = timezone.now()
+    results: list[dict] = []
+    valid = []
+    for index, item in enumerate(items):
+        event, message_id, errors = validate_event(item, now=now)
+        if event is None:
+            results.append({"index": index, "message_id": message_id, "status": "rejected", "errors": errors})
+        else:
+            results.append({"index": index, "message_id": event.message_id, "status": None, "errors": {}})
+            valid.append((index, event))
+    statuses = record_events(events=[event for _, event in valid], source=source, api_key=api_key)
+    for (index, _event), status in zip(valid, statuses, strict=True):
+        results[index]["status"] = status
+    counts = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for result in results:
+        counts[result["status"]] += 1
+    return {
+        "results": results,
+        "accepted": counts["accepted"],
+        "duplicates": counts["duplicate"],
+        "rejected": counts["rejected"],
+    }

@@ -1,0 +1,102 @@
+"""Which lead an event belongs to: the plain, one-event-at-a-time rules.
+
+The set-based ingest path sends every event whose identity needs a decision (a new
+identity meeting a known one, traits, a possible merge) through `resolve_lead`, so
+these rules live in one place.
+
+- Identities are email (case-insensitive), external_id (a tool's user id) and
+  anonymous_id (a browser's id). A tombstone (a lead merged away) keeps its
+  identities and sends its events on to the survivor.
+- The survivor is the lead with the event's email, else the one with its external_id,
+  else the one with its anonymous_id; none → a new lead (identified → lead_gen,
+  anonymous → demand_gen).
+- Any other matched lead with no email of its own (and no conflicting external_id)
+  is merged into the survivor. Two leads with different emails are never merged.
+- Identities the survivor lacks are attached; an email arriving for a lead still in
+  demand generation captures it (→ lead_gen through move_lead).
+"""
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+
+from leads.actors import Actor
+from leads.models import Lead
+from leads.services import create_lead, merge_leads, move_lead, update_lead
+from leads.stages import Stage
+
+
+class IdentityConflict(Exception):
+    pass
+
+
+def _find(**lookup) -> Lead | None:
+    queryset = Lead.objects.select_related("merged_into")
+    if "email" in lookup:
+        queryset = queryset.alias(email_lower=Lower("email")).filter(email__isnull=False)
+        lookup = {"email_lower": lookup.pop("email")}
+    lead = queryset.filter(**lookup).first()
+    if lead is not None and lead.merged_into_id is not None:
+        return lead.merged_into
+    return lead
+
+
+def resolve_lead(
+    *,
+    email: str | None,
+    external_id: str | None,
+    anonymous_id: str | None,
+    traits: dict,
+    actor: Actor,
+    at: datetime | None = None,
+) -> Lead:
+    """The lead (never a tombstone) for this identity, created, captured or merged as
+    the rules above say. Safe under concurrency: every identity is unique in the
+    database, and a writer that loses a race (IntegrityError) looks again."""
+    for _attempt in range(4):
+        try:
+            with transaction.atomic():
+                return _resolve_once(
+                    email=email, external_id=external_id, anonymous_id=anonymous_id, traits=traits, actor=actor
+                )
+        except IntegrityError:
+            continue
+    raise IdentityConflict("Could not settle this identity; another writer kept changing it.")
+
+
+def _resolve_once(*, email, external_id, anonymous_id, traits, actor) -> Lead:
+    by_email = _find(email=email) if email else None
+    by_external = _find(external_id=external_id) if external_id else None
+    by_anonymous = _find(anonymous_id=anonymous_id) if anonymous_id else None
+    survivor = by_email or by_external or by_anonymous
+    if survivor is None:
+        fields = {key: value for key, value in traits.items() if value not in (None, "")}
+        return create_lead(actor=actor, email=email, external_id=external_id, anonymous_id=anonymous_id, **fields)
+    for other in (by_external, by_anonymous):
+        if (
+            other is not None
+            and other.pk != survivor.pk
+            and other.merged_into_id is None
+            and not other.email
+            and (not other.external_id or other.external_id == external_id)
+            and other.erased_at is None
+        ):
+            merge_leads(survivor=survivor, merged=other, actor=actor, reason="Same person: identified by an event")
+    changes: dict = {}
+    captured = False
+    if email and not survivor.email and by_email is None:
+        changes["email"] = email
+        captured = survivor.stage == Stage.DEMAND_GEN
+    if external_id and not survivor.external_id and by_external is None:
+        changes["external_id"] = external_id
+    if anonymous_id and not survivor.anonymous_id and by_anonymous is None:
+        changes["anonymous_id"] = anonymous_id
+    for name, value in traits.items():
+        if value not in (None, "") and getattr(survivor, name) != value:
+            changes[name] = value
+    if changes and survivor.erased_at is None:
+        update_lead(lead=survivor, actor=actor, **changes)
+    if captured:
+        move_lead(lead=survivor, to=Stage.LEAD_GEN, actor=actor, reason="Identified: an email arrived for this visitor")
+    return survivor
