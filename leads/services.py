@@ -305,3 +305,79 @@ def update_lead(*, lead: Lead, actor: Actor, **fields) -> Lead:
 def _notify(lead: Lead, transition: StageTransition) -> None:
     for listener in _stage_change_listeners:
         listener(lead, transition)
+
+
+# --- Identity: merge and erasure ------------------------------------------------
+
+
+def merge_leads(*, survivor: Lead, merged: Lead, actor: Actor, reason: str = "") -> Lead:
+    """Fold `merged` into `survivor` in one transaction: its events and activities move
+    to the survivor, the merge is recorded on the survivor's history, and `merged` stays
+    as a tombstone (`merged_into`) that keeps its identities, so late events for them
+    land on the survivor. Tombstones that pointed at `merged` now point at the survivor
+    (chains are always one hop long)."""
+    from events.models import EngagementEvent  # events depends on leads, not the reverse
+
+    from .models import LeadMerge
+
+    if survivor.pk == merged.pk:
+        raise ValueError("A lead cannot be merged into itself.")
+    with transaction.atomic():
+        locked = lock_leads(lead_ids=[survivor.pk, merged.pk])
+        keep, gone = locked[survivor.pk], locked[merged.pk]
+        if gone.merged_into_id is not None:
+            raise ValueError(f"Lead {gone.pk} was already merged into lead {gone.merged_into_id}.")
+        if keep.merged_into_id is not None:
+            raise ValueError(f"Lead {keep.pk} is a tombstone; merge into lead {keep.merged_into_id} instead.")
+        if gone.erased_at is None:
+            record_leads_removed(leads=[gone])
+        moved = EngagementEvent.objects.filter(lead_id=gone.pk).update(lead_id=keep.pk)
+        gone.activities.update(lead_id=keep.pk)
+        Lead.objects.filter(merged_into_id=gone.pk).update(merged_into_id=keep.pk)
+        gone.merged_into = keep
+        gone.save(update_fields=["merged_into", "updated_at"])
+        if gone.last_engaged_at and (keep.last_engaged_at is None or gone.last_engaged_at > keep.last_engaged_at):
+            keep.last_engaged_at = gone.last_engaged_at
+            keep.save(update_fields=["last_engaged_at", "updated_at"])
+        LeadMerge.objects.create(
+            survivor=keep, merged=gone, reason=reason, events_moved=moved, **actor.transition_fields()
+        )
+        if moved:
+            from scoring.services import mark_for_rescore
+
+            mark_for_rescore(lead_ids=[keep.pk])
+    return keep
+
+
+ERASED_TEXT_FIELDS = ["first_name", "last_name", "company", "job_title", "phone", "country"]
+
+
+def erase_lead(*, lead: Lead, actor: Actor) -> Lead:
+    """Erase a person (and any tombstones merged into them): their events, activities
+    and personal fields go; the lead row stays with its stage history and deals, so
+    the funnel's anonymous counts do not change retroactively."""
+    from events.models import EngagementEvent
+
+    from .models import Activity, Deal
+
+    with transaction.atomic():
+        ids = [lead.pk, *Lead.objects.filter(merged_into_id=lead.pk).values_list("pk", flat=True)]
+        locked = lock_leads(lead_ids=ids)
+        live = [row for row in locked.values() if row.merged_into_id is None and row.erased_at is None]
+        record_leads_removed(leads=live)
+        EngagementEvent.objects.filter(lead_id__in=ids).delete()
+        Activity.objects.filter(lead_id__in=ids).delete()
+        now = timezone.now()
+        Lead.objects.filter(pk__in=ids).update(
+            email=None,
+            anonymous_id=None,
+            external_id=None,
+            attributes={},
+            erased_at=now,
+            updated_at=now,
+            **dict.fromkeys(ERASED_TEXT_FIELDS, ""),
+        )
+        Deal.objects.filter(lead_id__in=ids).update(next_step="")
+        StageTransition.objects.filter(lead_id__in=ids).update(reason="")
+    lead.refresh_from_db()
+    return lead
