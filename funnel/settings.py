@@ -265,6 +265,8 @@ FUNNEL_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("FUNNEL_WEBHOOK_MAX_ATTEMPTS", 
 FUNNEL_WEBHOOK_TIMEOUT = float(os.environ.get("FUNNEL_WEBHOOK_TIMEOUT", "10"))
 CELERY_BEAT_SCHEDULE["sales-sla-sweep"] = {"task": "sales.sweep_slas", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["sales-webhook-sweep"] = {"task": "sales.redeliver_stale_webhooks", "schedule": 300.0}
+# Folds the board's +1/−1 summary rows into one row per bucket.
+CELERY_BEAT_SCHEDULE["leads-compact-pipeline-counts"] = {"task": "leads.compact_pipeline_counts", "schedule": 60.0}
 
 LOGGING = {
     "version": 1,

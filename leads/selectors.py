@@ -212,3 +212,64 @@ def lead_timeline(*, lead_ids: list[int], transitions: list[StageTransition], li
         )
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
+
+
+# --- Lead list ------------------------------------------------------------------
+
+# Sort key → the indexed column it walks (each index pairs the column with id).
+LIST_SORTS = {"-created": "created_at", "created": "created_at", "-score": "score", "score": "score"}
+
+
+def filtered_leads(
+    *, user, board: BoardFilters = BoardFilters(), q: str = "", stage=None, score_min=None, score_max=None
+):
+    leads = leads_visible_to(user).filter(board.as_lead_filter())
+    if q:
+        leads = leads.filter(
+            Q(email__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(company__icontains=q)
+        )
+    if stage:
+        leads = leads.filter(stage=stage)
+    if score_min is not None:
+        leads = leads.filter(score__gte=score_min)
+    if score_max is not None:
+        leads = leads.filter(score__lte=score_max)
+    return leads
+
+
+def _cursor_value(lead: Lead, column: str):
+    value = getattr(lead, column)
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+@dataclass
+class LeadPage:
+    leads: list[Lead]
+    next_cursor: str | None
+
+
+def lead_page(*, leads, sort: str = "-created", cursor: str | None = None, size: int = 50) -> LeadPage:
+    """One page by keyset: WHERE (column, id) beyond the cursor, ORDER BY column, id,
+    LIMIT size + 1. No OFFSET and no COUNT(*), so page 5,000 costs what page 1 costs.
+    A cursor that was tampered with or has expired raises signing.BadSignature."""
+    from django.core import signing
+    from django.utils.dateparse import parse_datetime
+
+    column = LIST_SORTS.get(sort, "created_at")
+    descending = sort.startswith("-")
+    if cursor:
+        value, last_id = signing.loads(cursor, salt="leads.list")
+        if column == "created_at":
+            value = parse_datetime(value)
+        if descending:
+            leads = leads.filter(Q(**{f"{column}__lt": value}) | Q(**{column: value, "id__lt": last_id}))
+        else:
+            leads = leads.filter(Q(**{f"{column}__gt": value}) | Q(**{column: value, "id__gt": last_id}))
+    order = [f"-{column}", "-id"] if descending else [column, "id"]
+    rows = list(leads.select_related("owner").order_by(*order)[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = signing.dumps([_cursor_value(last, column), last.pk], salt="leads.list")
+    return LeadPage(leads=rows, next_cursor=next_cursor)

@@ -2,6 +2,7 @@
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from django.db import connection, transaction
@@ -381,3 +382,67 @@ def erase_lead(*, lead: Lead, actor: Actor) -> Lead:
         StageTransition.objects.filter(lead_id__in=ids).update(reason="")
     lead.refresh_from_db()
     return lead
+
+
+# --- Moves and bulk actions asked for on the pages ---------------------------------
+
+
+class MoveNotAllowed(Exception):
+    """A move the rules allow but this person may not make (the sales app's access rules)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def move_lead_for_person(*, lead: Lead, to: str, actor: Actor, reason: str = "", expected_from: str | None = None):
+    """A move asked for on a page. It goes through the sales app's `transition_lead`,
+    which keeps the deal rules (qualifying opens the cycle's deal, winning closes it won,
+    losing closes it lost), closes an open MQL alert and checks who may work the lead.
+    Raises StageMoveRefused, or MoveNotAllowed with the sales app's message."""
+    from funnel.api_errors import ApiError
+    from sales.services import transition_lead
+
+    if expected_from is not None and lead.stage != expected_from:
+        raise StageMoveRefused(
+            f"The lead is at {lead.stage_label} now, not {Stage(expected_from).label}.",
+            from_stage=lead.stage,
+            to_stage=to,
+        )
+    try:
+        return transition_lead(lead=lead, to=to, actor=actor, reason=reason)
+    except ApiError as refused:
+        raise MoveNotAllowed(refused.message) from refused
+
+
+@dataclass(frozen=True)
+class LeadOutcome:
+    lead_id: int
+    name: str
+    ok: bool
+    message: str
+
+
+def bulk_move_leads(*, leads: Iterable[Lead], to: str, actor: Actor, reason: str = "") -> list[LeadOutcome]:
+    """Each lead moves in its own transaction: a refused move is reported and the
+    others still happen."""
+    outcomes = []
+    for lead in leads:
+        try:
+            move_lead_for_person(lead=lead, to=to, actor=actor, reason=reason)
+            outcomes.append(LeadOutcome(lead.pk, lead.display_name, True, f"Moved to {Stage(to).label}."))
+        except (StageMoveRefused, MoveNotAllowed) as refused:
+            outcomes.append(LeadOutcome(lead.pk, lead.display_name, False, refused.message))
+    return outcomes
+
+
+def bulk_assign_owner(*, leads: Iterable[Lead], owner, actor: Actor) -> list[LeadOutcome]:
+    outcomes = []
+    for lead in leads:
+        if lead.owner_id == (owner.pk if owner else None):
+            outcomes.append(LeadOutcome(lead.pk, lead.display_name, False, "Already has this owner."))
+            continue
+        update_lead(lead=lead, actor=actor, owner=owner)
+        who = owner.get_username() if owner else "nobody"
+        outcomes.append(LeadOutcome(lead.pk, lead.display_name, True, f"Assigned to {who}."))
+    return outcomes
