@@ -51,3 +51,109 @@ class SalesAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Alert #{self.pk} for lead {self.lead_id} ({self.status})"
+
+
+class AssignmentCursor(models.Model):
+    """Where round-robin assignment stands: one row, locked FOR UPDATE while the next
+    rep is picked, so two alerts raised at once never go to the same rep by accident."""
+
+    last_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned to you"
+    SLA_NEAR = "sla_near", "SLA nearly due"
+    ESCALATED = "escalated", "Escalated"
+    REASSIGNED = "reassigned", "Reassigned"
+
+
+class Notification(models.Model):
+    """An in-app notice for one person; unread until they open or dismiss it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    alert = models.ForeignKey(SalesAlert, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notification_user_time"),
+            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} → {self.user_id}"
+
+
+class WebhookEventType(models.TextChoices):
+    LEAD_STAGE_CHANGED = "lead.stage_changed", "A lead changed stage"
+    LEAD_MQL = "lead.mql", "A lead became MQL"
+    ALERT_ACCEPTED = "alert.accepted", "An alert was accepted"
+    ALERT_REJECTED = "alert.rejected", "An alert was rejected"
+    DEAL_WON = "deal.won", "A deal was won"
+    DEAL_LOST = "deal.lost", "A deal was lost"
+
+
+class WebhookEndpoint(models.Model):
+    """A receiver of outbound webhooks. The signing secret is shown once; it is kept
+    encrypted (Fernet, key derived from SECRET_KEY) because signing needs it back."""
+
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    event_types = models.JSONField(default=list)
+    secret_encrypted = models.TextField()
+    # The secret's last four characters, so an admin can tell which one a receiver holds.
+    secret_hint = models.CharField(max_length=4, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.url
+
+    def listens_to(self, event_type: str) -> bool:
+        return event_type in (self.event_types or [])
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint. `delivery_id` is the body's `id`: the same on every
+    retry, so a receiver can drop the repeats of an at-least-once delivery."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.CharField(max_length=40, unique=True)
+    event_type = models.CharField(max_length=40, choices=WebhookEventType.choices)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at"], name="delivery_endpoint_time"),
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.endpoint_id} ({self.status})"

@@ -1,0 +1,66 @@
+from django import template
+from django.conf import settings
+from django.utils import timezone
+
+from funnel.roles import can_act_on_queue, is_sales_manager
+from leads.models import ActivityKind, Deal
+from leads.stages import Stage
+from sales.models import AlertStatus, SalesAlert
+from sales.services import may_act_on_alert, may_work_lead
+
+register = template.Library()
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(abs(seconds) // 60)
+    days, minutes = divmod(minutes, 60 * 24)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
+
+
+@register.filter
+def sla_left(due_at, now=None) -> str:
+    """“2 h 10 min left” or “overdue by 35 min”."""
+    if due_at is None:
+        return "no SLA"
+    seconds = (due_at - (now or timezone.now())).total_seconds()
+    return f"{_duration(seconds)} left" if seconds > 0 else f"overdue by {_duration(seconds)}"
+
+
+@register.filter
+def reason_label(code: str) -> str:
+    return settings.FUNNEL_REJECT_REASONS.get(code, code)
+
+
+@register.inclusion_tag("sales/_lead_actions_body.html", takes_context=True)
+def sales_lead_actions(context, lead, user=None):
+    """The sales actions on one lead, for any page: accept/reject its open alert, log an
+    activity, qualify, proposal marks, win, lose, send back. Posts to the sales URLs
+    and comes back to the page it was shown on."""
+    user = user or context.get("user")
+    request = context.get("request")
+    open_alert = context.get("open_alert")
+    if open_alert is None and lead.stage == Stage.MQL:
+        open_alert = SalesAlert.objects.filter(lead=lead, status=AlertStatus.OPEN).select_related("assignee").first()
+    deal = context.get("deal")
+    if deal is None and lead.stage in (Stage.SQL, Stage.CUSTOMER):
+        deal = Deal.objects.filter(lead=lead, cycle=lead.cycle).first()
+    seller = can_act_on_queue(user)
+    return {
+        "lead": lead,
+        "user": user,
+        "csrf_token": context.get("csrf_token"),
+        "next": request.get_full_path() if request else "",
+        "open_alert": open_alert,
+        "deal": deal,
+        "may_act_on_alert": seller and open_alert is not None and may_act_on_alert(user=user, alert=open_alert),
+        "may_work": seller and may_work_lead(user=user, lead=lead),
+        "is_manager": is_sales_manager(user),
+        "reasons": list(settings.FUNNEL_REJECT_REASONS.items()),
+        "activity_kinds": ActivityKind.choices,
+        "stage": lead.stage,
+    }

@@ -1,0 +1,284 @@
+"""The sales pages: the queue, a lead's sales page, my leads, notifications.
+
+Every action is a POST (CSRF-protected) that calls one service and redirects back with
+a message; the services decide who may do what, the views only translate refusals."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from funnel.roles import can_act_on_queue, is_sales_manager, role_of
+from leads.models import ActivityKind, Lead
+from leads.stages import Stage, StageMoveRefused
+
+from . import selectors, services
+from .errors import AlertAlreadyTaken, InvalidSalesInput, SalesActionForbidden
+from .models import SalesAlert
+from .notifications import mark_notifications_read
+
+QUEUE_PAGE_SIZE = 50
+
+
+def _back(request, default: str):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)
+
+
+def sales_action(view):
+    """Run a POST action; refusals become a message (or a 403 for a forbidden actor)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if role_of(request.user) is None:
+            raise PermissionDenied("You have no role in Funnel.")
+        try:
+            return view(request, *args, **kwargs)
+        except SalesActionForbidden as refusal:
+            raise PermissionDenied(refusal.message) from refusal
+        except AlertAlreadyTaken as refusal:
+            messages.error(request, refusal.message)
+        except InvalidSalesInput as refusal:
+            for field, problems in refusal.fields.items():
+                label = field.split(".")[-1].replace("_", " ").capitalize()
+                messages.error(request, f"{label}: {' '.join(problems)}")
+        except StageMoveRefused as refusal:
+            messages.error(request, refusal.message)
+        return _back(request, reverse("sales:queue"))
+
+    return login_required(require_POST(wrapper))
+
+
+def _queue_actor_or_403(user):
+    if not can_act_on_queue(user):
+        raise PermissionDenied("Only sales reps and managers act on the queue.")
+
+
+# --- The queue ----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def queue(request):
+    if not selectors.can_view_queue(request.user):
+        raise PermissionDenied
+    filters = selectors.QueueFilters.parse(request.GET)
+    try:
+        offset = max(0, int(request.GET.get("offset", 0)))
+    except ValueError:
+        offset = 0
+    alerts, has_more = selectors.page_of(
+        selectors.sales_queue_for(user=request.user, filters=filters), limit=QUEUE_PAGE_SIZE, offset=offset
+    )
+    is_manager = is_sales_manager(request.user)
+    rows = [{"alert": alert, "may_act": services.may_act_on_alert(user=request.user, alert=alert)} for alert in alerts]
+    context = {
+        "rows": rows,
+        "filters": filters,
+        "filter_choices": [
+            ("all", "All open"),
+            ("mine", "Mine"),
+            ("unassigned", "Unassigned"),
+            ("overdue", "Overdue"),
+            ("decayed", "Decayed below recycle"),
+        ],
+        "can_act": can_act_on_queue(request.user),
+        "is_manager": is_manager,
+        "assignees": list(selectors.assignable_users()) if is_manager else [],
+        "reasons": _reasons(),
+        "now": timezone.now(),
+        "next_offset": offset + QUEUE_PAGE_SIZE if has_more else None,
+        "prev_offset": max(0, offset - QUEUE_PAGE_SIZE) if offset else None,
+    }
+    return render(request, "sales/queue.html", context)
+
+
+def _reasons():
+    from django.conf import settings
+
+    return list(settings.FUNNEL_REJECT_REASONS.items())
+
+
+@sales_action
+def accept(request, alert_id: int):
+    _queue_actor_or_403(request.user)
+    alert = get_object_or_404(SalesAlert, pk=alert_id)
+    services.accept_alert(alert=alert, user=request.user)
+    messages.success(request, "Accepted: the lead is yours now.")
+    return redirect("sales:queue_lead", alert.lead_id)
+
+
+@sales_action
+def reject(request, alert_id: int):
+    _queue_actor_or_403(request.user)
+    alert = get_object_or_404(SalesAlert, pk=alert_id)
+    services.reject_alert(
+        alert=alert, user=request.user, reason_code=request.POST.get("reason", ""), note=request.POST.get("note", "")
+    )
+    messages.success(request, "Rejected: the lead is back in nurture.")
+    return _back(request, reverse("sales:queue"))
+
+
+@sales_action
+def reassign(request, alert_id: int):
+    alert = get_object_or_404(SalesAlert, pk=alert_id)
+    to_user = get_user_model().objects.filter(pk=_int(request.POST.get("assignee"))).first()
+    services.reassign_alert(alert=alert, user=request.user, to_user=to_user)
+    messages.success(request, f"Reassigned to {to_user.get_username()}.")
+    return _back(request, reverse("sales:queue"))
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- A lead's sales page and its actions ----------------------------------------------------------
+
+
+@login_required
+@require_GET
+def queue_lead(request, lead_id: int):
+    if role_of(request.user) is None:
+        raise PermissionDenied
+    try:
+        lead = selectors.sales_lead_detail(lead_id=lead_id)
+    except Lead.DoesNotExist as missing:
+        raise Http404("No such lead.") from missing
+    deal = next((deal for deal in lead.deals.all() if deal.cycle == lead.cycle), None)
+    context = {
+        "lead": lead,
+        "deal": deal,
+        "activities": lead.recent_activities,
+        "history": lead.history,
+        "alerts": lead.all_alerts,
+        "open_alert": next((alert for alert in lead.all_alerts if alert.status == "open"), None),
+    }
+    return render(request, "sales/lead.html", context)
+
+
+def _lead(lead_id: int) -> Lead:
+    return get_object_or_404(Lead, pk=lead_id)
+
+
+@sales_action
+def log_activity(request, lead_id: int):
+    lead = _lead(lead_id)
+    services.log_activity(
+        lead=lead,
+        user=request.user,
+        kind=request.POST.get("kind", ""),
+        occurred_at=request.POST.get("occurred_at", ""),
+        outcome=request.POST.get("outcome", ""),
+        note=request.POST.get("note", ""),
+        next_step=request.POST.get("next_step", ""),
+        next_step_due=request.POST.get("next_step_due", ""),
+    )
+    messages.success(request, f"{ActivityKind(request.POST['kind']).label} logged.")
+    return _back(request, reverse("sales:queue_lead", args=[lead.pk]))
+
+
+@sales_action
+def qualify(request, lead_id: int):
+    _queue_actor_or_403(request.user)
+    lead = _lead(lead_id)
+    deal = {key: request.POST.get(key, "") for key in ("value", "currency", "expected_close_date", "next_step")}
+    if not deal["value"]:
+        raise InvalidSalesInput({"deal.value": ["Enter the deal's value."]})
+    services.qualify_lead(lead=lead, user=request.user, deal=deal, note=request.POST.get("note", ""))
+    messages.success(request, "Qualified: the deal is open.")
+    return _back(request, reverse("sales:queue_lead", args=[lead.pk]))
+
+
+@sales_action
+def proposal(request, lead_id: int, mark: str):
+    _queue_actor_or_403(request.user)
+    lead = _lead(lead_id)
+    if mark == "sent":
+        services.mark_proposal_sent(lead=lead, user=request.user)
+    elif mark == "accepted":
+        services.mark_proposal_accepted(lead=lead, user=request.user)
+    else:
+        raise Http404
+    messages.success(request, f"Proposal marked {mark}.")
+    return _back(request, reverse("sales:queue_lead", args=[lead.pk]))
+
+
+@sales_action
+def win(request, lead_id: int):
+    _queue_actor_or_403(request.user)
+    lead = _lead(lead_id)
+    services.win_lead(lead=lead, user=request.user, value=request.POST.get("value"), note=request.POST.get("note", ""))
+    messages.success(request, "Won: the lead is a customer.")
+    return _back(request, reverse("sales:queue_lead", args=[lead.pk]))
+
+
+@sales_action
+def lose(request, lead_id: int):
+    _queue_actor_or_403(request.user)
+    lead = _lead(lead_id)
+    services.lose_lead(
+        lead=lead, user=request.user, reason_code=request.POST.get("reason", ""), note=request.POST.get("note", "")
+    )
+    messages.success(request, "Lost: the lead is back in nurture.")
+    return _back(request, reverse("sales:queue_lead", args=[lead.pk]))
+
+
+@sales_action
+def back_to_nurture(request, lead_id: int):
+    _queue_actor_or_403(request.user)
+    lead = _lead(lead_id)
+    if lead.stage != Stage.SAL:
+        raise InvalidSalesInput({"stage": ["Only an accepted (SAL) lead is sent back from here."]})
+    services.send_back_to_nurture(
+        lead=lead, user=request.user, reason_code=request.POST.get("reason", ""), note=request.POST.get("note", "")
+    )
+    messages.success(request, "Sent back to nurture.")
+    return _back(request, reverse("sales:queue_lead", args=[lead.pk]))
+
+
+# --- My leads and notifications ---------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_leads(request):
+    if not can_act_on_queue(request.user):
+        raise PermissionDenied("My leads is the sales reps' page.")
+    owner_id = _int(request.GET.get("owner")) if is_sales_manager(request.user) else None
+    leads = list(selectors.my_leads_for(user=request.user, owner_id=owner_id)[:200])
+    return render(
+        request,
+        "sales/my_leads.html",
+        {
+            "leads": leads,
+            "today": timezone.localdate(),
+            "is_manager": is_sales_manager(request.user),
+            "owners": list(selectors.assignable_users()) if is_sales_manager(request.user) else [],
+            "owner_id": owner_id,
+        },
+    )
+
+
+@login_required
+def notifications(request):
+    if request.method == "POST":
+        mark_notifications_read(user=request.user, notification_id=_int(request.POST.get("notification")))
+        return _back(request, reverse("sales:notifications"))
+    return render(
+        request, "sales/notifications.html", {"notifications": selectors.notifications_for(user=request.user)}
+    )
