@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from funnel.routing import api_path
+
+from . import api
+
+urlpatterns = [
+    api_path("analytics/funnel", api.FunnelReportView.as_view(), name="api-analytics-funnel"),
+]

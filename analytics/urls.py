@@ -1,3 +1,10 @@
+from django.urls import path
+
+from . import views
+
 app_name = "analytics"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("analytics/funnel/", views.funnel, name="funnel"),
+    path("analytics/funnel/<slug:key>.csv", views.funnel_csv, name="funnel-csv"),
+]

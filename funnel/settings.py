@@ -267,6 +267,11 @@ CELERY_BEAT_SCHEDULE["sales-sla-sweep"] = {"task": "sales.sweep_slas", "schedule
 CELERY_BEAT_SCHEDULE["sales-webhook-sweep"] = {"task": "sales.redeliver_stale_webhooks", "schedule": 300.0}
 # Folds the board's +1/−1 summary rows into one row per bucket.
 CELERY_BEAT_SCHEDULE["leads-compact-pipeline-counts"] = {"task": "leads.compact_pipeline_counts", "schedule": 60.0}
+# Rebuilds the funnel report's summary tables (set-based, a few scans of the source tables).
+CELERY_BEAT_SCHEDULE["analytics-refresh"] = {
+    "task": "analytics.refresh",
+    "schedule": float(os.environ.get("FUNNEL_ANALYTICS_REFRESH_SECONDS", "600")),
+}
 
 LOGGING = {
     "version": 1,

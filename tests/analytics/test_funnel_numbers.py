@@ -184,3 +184,25 @@ def test_medians_equal_postgres_percentile_cont_over_every_stay(story):
     for stage, (median, p90) in reference.items():
         assert stages[stage]["median_hours"] == pytest.approx(median)
         assert stages[stage]["p90_hours"] == pytest.approx(p90)
+
+
+def test_refreshing_twice_gives_the_same_numbers(story):
+    from analytics.services import refresh_analytics
+
+    before = funnel_report(MARCH)
+    refresh_analytics()
+    after = funnel_report(MARCH)
+    before.pop("refreshed_at"), after.pop("refreshed_at")
+    assert before == after
+
+
+def test_the_refresh_command_rebuilds_the_summaries(db):
+    from django.core.management import call_command
+
+    from analytics.models import AnalyticsRefresh, StageEntryDaily
+    from tests.analytics.conftest import build_story
+
+    build_story()
+    call_command("refresh_analytics")
+    assert AnalyticsRefresh.objects.get().refreshed_at is not None
+    assert StageEntryDaily.objects.exists()

@@ -1,0 +1,397 @@
+"""The funnel report as the page shows it: sections of charts, each chart with the table
+of its numbers and a CSV of the same rows."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.utils.safestring import SafeString
+
+from leads.stages import Stage
+
+from . import charts
+from .selectors import CHANNELS, COHORT_STAGES
+
+TEXT, COUNT, RATE, HOURS, MONEY, DECIMAL = "text", "count", "rate", "hours", "money", "decimal"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str = COUNT
+
+
+def format_cell(value, kind: str) -> str:
+    if value is None:
+        return "–"
+    if kind == RATE:
+        return f"{100 * value:.1f}%"
+    if kind == HOURS:
+        return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
+    if kind == MONEY:
+        return f"{value:,.0f}"
+    if kind == DECIMAL:
+        return f"{value:,.2f}"
+    if kind == COUNT:
+        return f"{int(value):,}"
+    return str(value)
+
+
+@dataclass
+class Chart:
+    key: str
+    title: str
+    description: str
+    columns: list[Column]
+    rows: list[list]
+    render: Callable[["Chart"], SafeString] = field(repr=False, default=None)
+
+    @property
+    def svg(self) -> SafeString:
+        return self.render(self)
+
+    @property
+    def display_rows(self) -> list[list[str]]:
+        return [
+            [format_cell(value, column.kind) for value, column in zip(row, self.columns, strict=True)]
+            for row in self.rows
+        ]
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    intro: str
+    charts: list[Chart]
+
+
+def _column(chart: Chart, index: int) -> list:
+    return [row[index] for row in chart.rows]
+
+
+def _bars(*series_columns: int, value_kind: str = COUNT, first_rows: int | None = None):
+    """Bars of `series_columns`; `first_rows` keeps the chart to the rows of one unit
+    when the table below it goes on with rates or times."""
+
+    def render(chart: Chart) -> SafeString:
+        rows = chart.rows[:first_rows] if first_rows else chart.rows
+        return charts.bar_chart(
+            key=chart.key,
+            title=chart.title,
+            description=chart.description,
+            categories=[str(row[0]) for row in rows],
+            series=[(chart.columns[i].name, [row[i] for row in rows]) for i in series_columns],
+            value_format=lambda value: format_cell(value, value_kind),
+        )
+
+    return render
+
+
+def _lines(*series_columns: int, scale: float = 1):
+    def render(chart: Chart) -> SafeString:
+        return charts.line_chart(
+            key=chart.key,
+            title=chart.title,
+            description=chart.description,
+            x_labels=[str(label) for label in _column(chart, 0)],
+            series=[
+                (chart.columns[i].name, [None if v is None else v * scale for v in _column(chart, i)])
+                for i in series_columns
+            ],
+        )
+
+    return render
+
+
+def _funnel(chart: Chart) -> SafeString:
+    return charts.funnel_chart(
+        key=chart.key,
+        title=chart.title,
+        description=chart.description,
+        steps=[(row[0], row[1]) for row in chart.rows],
+    )
+
+
+def build_sections(report: dict) -> list[Section]:
+    conv = report["conversion"]
+    times = report["time_in_stage"]
+    handoff = report["handoff"]
+    close = report["close"]
+    engagement = report["engagement"]
+    delight = report["delight"]
+    accuracy = report["scoring_accuracy"]
+    labels = {stage.value: stage.label for stage in Stage}
+
+    conversion = Chart(
+        "conversion",
+        "Leads entering each stage",
+        "Funnel of the leads that entered each stage in the period (first entry per cycle), "
+        "with the share that went on to a later stage and to customer in the same cycle.",
+        [
+            Column("Stage", TEXT),
+            Column("Entered"),
+            Column("Reached a later stage"),
+            Column("Next-stage conversion", RATE),
+            Column("Reached customer"),
+            Column("Customer conversion", RATE),
+        ],
+        [
+            [
+                row["label"],
+                row["entered"],
+                row["reached_next"],
+                row["next_rate"],
+                row["reached_customer"],
+                row["customer_rate"],
+            ]
+            for row in conv
+        ],
+        _funnel,
+    )
+    stage_times = Chart(
+        "time-in-stage",
+        "Time in stage",
+        "Median and 90th percentile hours a lead stayed in each stage (stays that ended in the period), "
+        "and the sales cycle from the start of a cycle to customer.",
+        [Column("Stage", TEXT), Column("Median", HOURS), Column("90th percentile", HOURS), Column("Stays")],
+        [[row["label"], row["median_hours"], row["p90_hours"], row["count"]] for row in times["stages"]]
+        + [
+            [
+                "Sales cycle (to customer)",
+                times["sales_cycle"]["median_hours"],
+                times["sales_cycle"]["p90_hours"],
+                times["sales_cycle"]["count"],
+            ]
+        ],
+        _bars(1, 2, value_kind=HOURS),
+    )
+    cohort_columns = [Column("Capture week", TEXT), Column("Leads")] + [
+        Column(f"Reached {labels[stage]}", RATE) for stage in COHORT_STAGES
+    ]
+    cohorts = Chart(
+        "cohorts",
+        "Weekly capture cohorts",
+        "For the leads captured each week, the share that has reached each stage so far.",
+        cohort_columns,
+        [
+            [row["week"], row["leads"], *[row["reached_rate"][stage.value] for stage in COHORT_STAGES]]
+            for row in report["cohorts"]
+        ],
+        _lines(3, 5, 6, scale=100),
+    )
+    first_touch = handoff["first_touch"]
+    handoff_chart = Chart(
+        "handoff",
+        "MQL hand-off to sales",
+        "MQL alerts raised in the period and what sales did with them; SLA met is the share acted on "
+        "before the alert was due; time to first touch runs from the alert to the first call, meeting or email.",
+        [Column("Measure", TEXT), Column("Value", DECIMAL)],
+        [
+            ["MQL alerts raised", handoff["raised"]],
+            ["Accepted (SAL)", handoff["accepted"]],
+            ["Rejected", handoff["rejected"]],
+            ["Still open", handoff["still_open"]],
+            ["Acceptance rate (%)", _percent(handoff["acceptance_rate"])],
+            ["SLA met (%)", _percent(handoff["sla_rate"])],
+            ["First touch, median (hours)", first_touch["median_hours"]],
+            ["First touch, 90th percentile (hours)", first_touch["p90_hours"]],
+        ],
+        _bars(1, first_rows=4),
+    )
+    reasons = Chart(
+        "rejection-reasons",
+        "Why sales rejected MQLs",
+        "Rejected MQL alerts raised in the period, by the reason sales gave.",
+        [Column("Reason", TEXT), Column("Rejected")],
+        [[row["reason"].replace("_", " "), row["count"]] for row in handoff["rejection_reasons"]],
+        _bars(1),
+    )
+    close_chart = Chart(
+        "close",
+        "Proposals and deals",
+        "Proposals sent and accepted, deals opened, won and lost in the period, with their values.",
+        [Column("Measure", TEXT), Column("Count"), Column("Value", MONEY)],
+        [
+            ["Deals opened", close["opened"], close["opened_value"]],
+            ["Still open (pipeline)", close["still_open"], close["open_value"]],
+            ["Proposals sent", close["proposals_sent"], None],
+            ["Proposals accepted", close["proposals_accepted"], None],
+            ["Deals won", close["won"], close["won_value"]],
+            ["Deals lost", close["lost"], None],
+        ],
+        _bars(1),
+    )
+    reps = Chart(
+        "reps",
+        "Calls and meetings per rep",
+        "Calls and meetings each rep logged in the period, deals they won, and touches per won deal.",
+        [Column("Rep", TEXT), Column("Calls"), Column("Meetings"), Column("Won"), Column("Per won deal", DECIMAL)],
+        [[rep["name"], rep["calls"], rep["meetings"], rep["won"], rep["touches_per_won"]] for rep in close["reps"]],
+        _bars(1, 2, 3),
+    )
+    channel_names = list(CHANNELS)
+    trend = Chart(
+        "engagement-trend",
+        f"Engagement per {engagement['period']} by channel",
+        "Events from the engagement log per channel: web (page views, forms), email, ads, content, webinars.",
+        [Column(engagement["period"].capitalize(), TEXT)] + [Column(name.capitalize()) for name in channel_names],
+        [[row["period"], *[row[name] for name in channel_names]] for row in engagement["trend"]],
+        _lines(*range(1, len(channel_names) + 1)),
+    )
+    rates = engagement["rates"]
+    rate_chart = Chart(
+        "engagement-rates",
+        "Engagement rates",
+        "Email open and click rates (of emails sent), ad click-through (of impressions, where the ad "
+        "platform sends them), landing-page conversion (forms per page view) and webinar attendance.",
+        [Column("Rate", TEXT), Column("Value", RATE)],
+        [
+            ["Email open rate", rates["email_open_rate"]],
+            ["Email click rate", rates["email_click_rate"]],
+            ["Email click-to-open rate", rates["email_click_to_open_rate"]],
+            ["Ad click-through rate", rates["ad_click_through_rate"]],
+            ["Landing-page conversion", rates["landing_page_conversion"]],
+            ["Webinar attendance", rates["webinar_attendance_rate"]],
+        ],
+        _bars(1, value_kind=RATE),
+    )
+    dimension_columns = [
+        Column("Page views"),
+        Column("Forms"),
+        Column("Downloads"),
+        Column("Emails sent"),
+        Column("Open rate", RATE),
+        Column("Click rate", RATE),
+        Column("Ad clicks"),
+        Column("Webinar attended"),
+        Column("Landing-page conversion", RATE),
+    ]
+
+    def dimension_rows(rows: list[dict], key: str) -> list[list]:
+        return [
+            [
+                row[key] or "(none)",
+                row["page_view"],
+                row["form_submitted"],
+                row["content_downloaded"],
+                row["email_sent"],
+                row["email_open_rate"],
+                row["email_click_rate"],
+                row["ad_clicked"],
+                row["webinar_attended"],
+                row["landing_page_conversion"],
+            ]
+            for row in rows
+        ]
+
+    by_source = Chart(
+        "engagement-sources",
+        "Engagement by source",
+        "Page views, forms and email engagement of leads from each source.",
+        [Column("Source", TEXT), *dimension_columns],
+        dimension_rows(engagement["by_source"], "source"),
+        _bars(1, 2, 7),
+    )
+    by_campaign = Chart(
+        "engagement-campaigns",
+        "Engagement by campaign",
+        "The same per campaign: the event's own campaign where it names one, else the lead's.",
+        [Column("Campaign", TEXT), *dimension_columns],
+        dimension_rows(engagement["by_campaign"], "campaign"),
+        _bars(1, 2, 7),
+    )
+    nps = delight["nps"]
+    delight_trend = Chart(
+        "delight-trend",
+        f"New cycles and NPS answers per {delight['period']}",
+        "Customers coming back for more (a new cycle opened) and NPS answers received.",
+        [Column(delight["period"].capitalize(), TEXT), Column("New cycles"), Column("NPS answers")],
+        [[row["period"], row["new_cycles"], row["nps_responses"]] for row in delight["trend"]],
+        _lines(1, 2),
+    )
+    nps_chart = Chart(
+        "nps",
+        "Net promoter score",
+        f"NPS answers in the period: promoters (9–10), passives (7–8), detractors (0–6). "
+        f"NPS {'–' if nps['score'] is None else nps['score']}; repeat purchases won: {delight['repeat_won']}.",
+        [Column("Group", TEXT), Column("Answers")],
+        [
+            ["Promoters", nps["promoters"]],
+            ["Passives", nps["passives"]],
+            ["Detractors", nps["detractors"]],
+            ["NPS (promoters − detractors, %)", nps["score"]],
+            ["Repeat purchases won", delight["repeat_won"]],
+            ["New cycles", delight["new_cycles"]],
+        ],
+        _bars(1, first_rows=3),
+    )
+    outcome_columns = [
+        Column("Raised"),
+        Column("Accepted"),
+        Column("Qualified"),
+        Column("Won"),
+        Column("Accepted share", RATE),
+        Column("Qualified share", RATE),
+        Column("Won share", RATE),
+    ]
+
+    def outcome_cells(row: dict) -> list:
+        return [
+            row["raised"],
+            row["accepted"],
+            row["qualified"],
+            row["won"],
+            row["accepted_rate"],
+            row["qualified_rate"],
+            row["won_rate"],
+        ]
+
+    bands = Chart(
+        "accuracy-bands",
+        "MQL outcomes by score band",
+        "Of the MQLs raised in the period, the share sales accepted, qualified and won, by the score at hand-off.",
+        [Column("Score", TEXT), *outcome_columns],
+        [[row["band"], *outcome_cells(row)] for row in accuracy["by_score_band"]],
+        _bars(5, 6, 7, value_kind=RATE),
+    )
+    rules = Chart(
+        "accuracy-rules",
+        "MQL outcomes by scoring rule",
+        "The same outcomes for the MQLs each rule contributed points to.",
+        [Column("Rule", TEXT), *outcome_columns],
+        [[row["label"], *outcome_cells(row)] for row in accuracy["by_rule"]],
+        _bars(5, 6, 7, value_kind=RATE),
+    )
+    return [
+        Section(
+            "conversion",
+            "Stage conversion",
+            "Where do we lose people? Of the leads entering each stage, how many went further.",
+            [conversion],
+        ),
+        Section("time", "Time in stage", "How long do they wait?", [stage_times]),
+        Section("cohorts", "Weekly cohorts", "How far has each week's intake come?", [cohorts]),
+        Section("handoff", "Hand-off", "MQL to SAL: acceptance, SLA and first touch.", [handoff_chart, reasons]),
+        Section("close", "Close", "Proposals, deals and the work behind them.", [close_chart, reps]),
+        Section(
+            "engagement",
+            "Engagement",
+            "From the event log, by channel, source and campaign.",
+            [trend, rate_chart, by_source, by_campaign],
+        ),
+        Section("delight", "Delight", "Customers coming back and what they tell us.", [delight_trend, nps_chart]),
+        Section(
+            "accuracy",
+            "Scoring accuracy",
+            "Do our scores predict buying? The feedback loop from sales to marketing.",
+            [bands, rules],
+        ),
+    ]
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 1)
+
+
+def chart_by_key(sections: list[Section], key: str) -> Chart | None:
+    return next((chart for section in sections for chart in section.charts if chart.key == key), None)

@@ -1,0 +1,64 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.dateparse import parse_datetime
+from django.utils.http import urlencode
+
+from funnel.roles import Role, has_role
+
+from . import selectors
+from .exports import chart_csv
+from .forms import ReportFilterForm
+from .sections import build_sections, chart_by_key
+
+REPORT_ROLES = (Role.MARKETER, Role.SALES_MANAGER, Role.ADMIN)
+
+
+def can_read_report(user) -> bool:
+    """Marketers steer by the report, managers and admins oversee; reps work the queue."""
+    return has_role(user, *REPORT_ROLES)
+
+
+def _report_or_errors(request):
+    if not can_read_report(request.user):
+        raise PermissionDenied("The funnel report is for marketers, sales managers and admins.")
+    form = ReportFilterForm(request.GET)
+    if not form.is_valid():
+        return form, None
+    return form, form.filters()
+
+
+@login_required
+def funnel(request):
+    form, filters = _report_or_errors(request)
+    context = {"form": form, "choices": selectors.filter_choices()}
+    if filters is None:
+        return render(request, "analytics/funnel.html", context, status=400)
+    report = selectors.funnel_report(filters)
+    context.update(
+        filters=filters,
+        report=report,
+        sections=build_sections(report),
+        query=urlencode(filters.as_query()),
+        refreshed_at=parse_datetime(report["refreshed_at"]) if report["refreshed_at"] else None,
+    )
+    return render(request, "analytics/funnel.html", context)
+
+
+@login_required
+def funnel_csv(request, key: str):
+    form, filters = _report_or_errors(request)
+    if filters is None:
+        return HttpResponse(
+            "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.field_errors().items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    chart = chart_by_key(build_sections(selectors.funnel_report(filters)), key)
+    if chart is None:
+        raise Http404("No such chart.")
+    response = HttpResponse(chart_csv(chart), content_type="text/csv; charset=utf-8")
+    filename = f"funnel-{key}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
