@@ -280,3 +280,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+# Scoring: default half-life of behaviour points (days), the lease a worker holds on
+# the marks it rescores, and the batch sizes of mark-driven and full rescores.
+FUNNEL_SCORE_HALF_LIFE_DAYS = float(os.environ.get("FUNNEL_SCORE_HALF_LIFE_DAYS", "30"))
+FUNNEL_RESCORE_LEASE_SECONDS = float(os.environ.get("FUNNEL_RESCORE_LEASE_SECONDS", "60"))
+FUNNEL_RESCORE_CHUNK = int(os.environ.get("FUNNEL_RESCORE_CHUNK", "500"))
+FUNNEL_RESCORE_JOB_BATCH = int(os.environ.get("FUNNEL_RESCORE_JOB_BATCH", "20000"))
+CELERY_BEAT_SCHEDULE["scoring-sweep"] = {"task": "scoring.sweep", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["scoring-decay"] = {"task": "scoring.apply_decay", "schedule": 3600.0}

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -16,5 +17,143 @@ class RescoreMark(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
 
+    # Bumped by every later mark: the worker deletes the mark only if it is unchanged
+    # since the claim, so events that arrive during a rescore are never forgotten.
+    generation = models.PositiveIntegerField(default=0)
+    # `generation` at the last rescore: how many marks since then tells a burst apart.
+    settled_generation = models.PositiveIntegerField(default=0)
+    last_marked_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         indexes = [models.Index(fields=["leased_until"], name="rescore_mark_lease")]
+
+
+class RuleKind(models.TextChoices):
+    BEHAVIOUR = "behaviour", "Behaviour (per matching event)"
+    FIT = "fit", "Fit (once, from the lead's fields)"
+
+
+class ConditionOp(models.TextChoices):
+    EQUALS = "equals", "equals"
+    CONTAINS = "contains", "contains"
+    IN = "in", "is one of"
+    GTE = "gte", "is at least"
+
+
+class ScoringRule(models.Model):
+    """The current definition of a rule; each edit also appends a `RuleVersion`, so a
+    score explained with version 3 of a rule still reads true after version 4."""
+
+    label = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=RuleKind.choices)
+    # Behaviour rules: the event type, and conditions on the event's properties.
+    # Fit rules: conditions on lead fields ("job_title") or attributes ("attributes.plan").
+    event_type = models.CharField(max_length=100, blank=True)
+    conditions = models.JSONField(default=list, blank=True)
+    points = models.IntegerField()
+    # At most this many matching events per UTC day count (behaviour rules only).
+    daily_cap = models.PositiveIntegerField(null=True, blank=True)
+    # Days for a behaviour event's points to halve; empty: the global default.
+    half_life_days = models.FloatField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    active = models.BooleanField(default=True)
+    # Deleting a rule archives it: its versions stay, so old explanations keep their words.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(half_life_days__gt=0), name="rule_half_life_positive"),
+            models.CheckConstraint(
+                condition=models.Q(kind="fit") | ~models.Q(event_type=""), name="rule_behaviour_has_event_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} (v{self.version})"
+
+
+class RuleVersion(models.Model):
+    """Append-only snapshot of every version of a rule, the first one included."""
+
+    rule = models.ForeignKey(ScoringRule, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    label = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=RuleKind.choices)
+    event_type = models.CharField(max_length=100, blank=True)
+    conditions = models.JSONField(default=list, blank=True)
+    points = models.IntegerField()
+    daily_cap = models.PositiveIntegerField(null=True, blank=True)
+    half_life_days = models.FloatField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["rule_id", "version"]
+        constraints = [models.UniqueConstraint(fields=["rule", "version"], name="rule_version_unique")]
+
+
+class ScoringSettings(models.Model):
+    """The one row of thresholds and the default half-life (pk=1)."""
+
+    mql_threshold = models.PositiveIntegerField(default=50)
+    recycle_threshold = models.PositiveIntegerField(default=25)
+    default_half_life_days = models.FloatField(default=30.0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "scoring settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recycle_threshold__lt=models.F("mql_threshold")), name="recycle_below_mql"
+            ),
+            models.CheckConstraint(condition=models.Q(default_half_life_days__gt=0), name="default_half_life_positive"),
+        ]
+
+
+class ScoreChange(models.Model):
+    """Append-only: every change of a lead's score, with the contributions that made it."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="score_changes")
+    old_score = models.IntegerField()
+    new_score = models.IntegerField()
+    contributions = models.JSONField(default=list)
+    cause = models.CharField(max_length=60)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "-at", "-id"], name="score_change_lead_time")]
+
+
+class RescoreJobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    SUPERSEDED = "superseded", "Superseded by a newer job"
+
+
+class RescoreJob(models.Model):
+    """A full rescore (after a rule change, or `rescore --all`) walking the leads by id
+    in batches; `cursor` is the last lead id done, so a killed job resumes where it was."""
+
+    cause = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=RescoreJobStatus.choices, default=RescoreJobStatus.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    cursor = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, round(100 * self.done / self.total))

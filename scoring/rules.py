@@ -1,0 +1,200 @@
+"""Writes of scoring rules: every change is a new version, and starts a full rescore.
+
+Validation lives here, not in the serializer, so the API, the admin and scripts accept
+exactly the same rules; `RuleInvalid.fields` names each field that is wrong.
+"""
+
+import math
+
+from django.db import transaction
+from django.utils import timezone
+
+from .computation import FIT_FIELDS, as_text, is_number
+from .defaults import DEFAULT_RULES
+from .models import ConditionOp, RuleKind, RuleVersion, ScoringRule
+from .services import start_full_rescore
+
+EDITABLE_FIELDS = ["label", "kind", "event_type", "conditions", "points", "daily_cap", "half_life_days", "active"]
+MAX_CONDITIONS = 10
+MAX_POINTS = 1000
+
+
+class RuleInvalid(Exception):
+    def __init__(self, fields: dict[str, list[str]]):
+        super().__init__("; ".join(f"{name}: {problems[0]}" for name, problems in fields.items()))
+        self.fields = fields
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, (str, int, float, bool)) and not (isinstance(value, float) and not math.isfinite(value))
+
+
+def _normalize_condition(raw, *, kind: str, where: str, errors: dict) -> dict | None:
+    if not isinstance(raw, dict):
+        errors[where] = ["Each condition is an object with field, op and value."]
+        return None
+    name, op, value = raw.get("field"), raw.get("op"), raw.get("value")
+    bad = len(errors)
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        errors[f"{where}.field"] = ["Name the property (or lead field) to test."]
+    elif (
+        kind == RuleKind.FIT
+        and name not in FIT_FIELDS
+        and not (name.startswith("attributes.") and len(name) > len("attributes."))
+    ):
+        errors[f"{where}.field"] = [f"A fit rule tests one of {', '.join(sorted(FIT_FIELDS))} or attributes.<key>."]
+    if op not in ConditionOp.values:
+        errors[f"{where}.op"] = [f"Use one of {', '.join(ConditionOp.values)}."]
+    if len(errors) > bad:
+        return None
+    name = name.strip()
+    if op == ConditionOp.GTE:
+        if not is_number(value) or not math.isfinite(value):
+            errors[f"{where}.value"] = ["“gte” compares with a number."]
+            return None
+        if kind == RuleKind.FIT and FIT_FIELDS.get(name) == "text":
+            errors[f"{where}.op"] = [f"{name} is text; “gte” needs a number field."]
+            return None
+        return {"field": name, "op": op, "value": value}
+    if op == ConditionOp.EQUALS:
+        if not _scalar(value) or value == "":
+            errors[f"{where}.value"] = ["“equals” compares with one non-empty value."]
+            return None
+        return {"field": name, "op": op, "value": as_text(value)}
+    values = value if isinstance(value, list) else [value]
+    if not values or len(values) > 100 or not all(_scalar(item) and item != "" for item in values):
+        errors[f"{where}.value"] = [f"“{op}” takes a non-empty value or a list of non-empty values."]
+        return None
+    return {"field": name, "op": op, "value": [as_text(item) for item in values]}
+
+
+def validate_rule(data: dict) -> dict:
+    """The rule's fields, normalized (condition values as text, as they are compared),
+    or RuleInvalid naming every field that is wrong."""
+    errors: dict[str, list[str]] = {}
+    clean: dict = {}
+    label = data.get("label")
+    if not isinstance(label, str) or not label.strip() or len(label) > 120:
+        errors["label"] = ["Give the rule a name of 1–120 characters."]
+    else:
+        clean["label"] = label.strip()
+    kind = data.get("kind")
+    if kind not in RuleKind.values:
+        errors["kind"] = [f"Use one of {', '.join(RuleKind.values)}."]
+        kind = None
+    clean["kind"] = kind
+    event_type = data.get("event_type") or ""
+    if kind == RuleKind.BEHAVIOUR:
+        if not isinstance(event_type, str) or not event_type.strip() or len(event_type) > 100:
+            errors["event_type"] = ["A behaviour rule names the event type it scores."]
+        else:
+            clean["event_type"] = event_type.strip()
+    else:
+        clean["event_type"] = ""
+    conditions = data.get("conditions") or []
+    if not isinstance(conditions, list) or len(conditions) > MAX_CONDITIONS:
+        errors["conditions"] = [f"A list of at most {MAX_CONDITIONS} conditions."]
+    elif kind:
+        normalized = [
+            _normalize_condition(raw, kind=kind, where=f"conditions.{index}", errors=errors)
+            for index, raw in enumerate(conditions)
+        ]
+        clean["conditions"] = [item for item in normalized if item is not None]
+    points = data.get("points")
+    if not isinstance(points, int) or isinstance(points, bool) or abs(points) > MAX_POINTS:
+        errors["points"] = [f"A whole number from −{MAX_POINTS} to {MAX_POINTS}."]
+    else:
+        clean["points"] = points
+    cap = data.get("daily_cap")
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1 or cap > 10000):
+        errors["daily_cap"] = ["Empty (no cap) or a whole number from 1 to 10000."]
+    else:
+        clean["daily_cap"] = cap if kind == RuleKind.BEHAVIOUR else None
+    half_life = data.get("half_life_days")
+    if half_life is not None and (not is_number(half_life) or not 0 < half_life <= 3650):
+        errors["half_life_days"] = ["Empty (the default) or a number of days above 0, at most 3650."]
+    else:
+        clean["half_life_days"] = float(half_life) if half_life is not None and kind == RuleKind.BEHAVIOUR else None
+    active = data.get("active", True)
+    if not isinstance(active, bool):
+        errors["active"] = ["true or false."]
+    else:
+        clean["active"] = active
+    if errors:
+        raise RuleInvalid(errors)
+    return clean
+
+
+def _snapshot(rule: ScoringRule, *, user=None, label: str = "") -> RuleVersion:
+    return RuleVersion.objects.create(
+        rule=rule,
+        version=rule.version,
+        changed_by=user,
+        changed_by_label=label or (user.get_username() if user else ""),
+        **{name: getattr(rule, name) for name in EDITABLE_FIELDS},
+    )
+
+
+def create_rule(*, data: dict, user=None) -> ScoringRule:
+    clean = validate_rule(data)
+    with transaction.atomic():
+        rule = ScoringRule.objects.create(version=1, **clean)
+        _snapshot(rule, user=user)
+        start_full_rescore(cause=f"rule “{rule.label}” created")
+    return rule
+
+
+def update_rule(*, rule: ScoringRule, changes: dict, user=None) -> ScoringRule:
+    """Apply `changes` as the rule's next version; nothing changes, no version."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise RuleInvalid({name: ["This field cannot be changed."] for name in sorted(unknown)})
+    with transaction.atomic():
+        # The row lock numbers concurrent edits 2, 3, … instead of two version 2s.
+        locked = ScoringRule.objects.select_for_update().get(pk=rule.pk)
+        current = {name: getattr(locked, name) for name in EDITABLE_FIELDS}
+        clean = validate_rule({**current, **changes})
+        if clean == current:
+            return locked
+        for name, value in clean.items():
+            setattr(locked, name, value)
+        locked.version += 1
+        locked.updated_at = timezone.now()
+        locked.save()
+        _snapshot(locked, user=user)
+        start_full_rescore(cause=f"rule “{locked.label}” changed (v{locked.version})")
+    return locked
+
+
+def delete_rule(*, rule: ScoringRule, user=None) -> None:
+    """Archive the rule: it stops scoring, its versions stay for old explanations."""
+    with transaction.atomic():
+        locked = ScoringRule.objects.select_for_update().get(pk=rule.pk)
+        if locked.archived_at:
+            return
+        locked.archived_at = locked.updated_at = timezone.now()
+        locked.active = False
+        locked.version += 1
+        locked.save()
+        _snapshot(locked, user=user, label=f"{user.get_username() if user else 'system'} (deleted)")
+        start_full_rescore(cause=f"rule “{locked.label}” deleted")
+
+
+def install_default_rules() -> int:
+    """Load the default rule set if there are no rules (a flushed test database, a
+    fresh install without migrations' data). Returns how many rules were created."""
+    if ScoringRule.objects.exists():
+        return 0
+    with transaction.atomic():
+        for label, kind, event_type, conditions, points, cap, half_life in DEFAULT_RULES:
+            rule = ScoringRule.objects.create(
+                label=label,
+                kind=kind,
+                event_type=event_type,
+                conditions=conditions,
+                points=points,
+                daily_cap=cap,
+                half_life_days=half_life,
+            )
+            _snapshot(rule, label="default rule set")
+    return len(DEFAULT_RULES)

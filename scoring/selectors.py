@@ -1,0 +1,114 @@
+"""Reads of the scoring app: the rules in force, the thresholds, a score's explanation."""
+
+import math
+from datetime import datetime
+
+from django.conf import settings as django_settings
+
+from leads.models import Lead, StageTransition
+from leads.stages import MoveKind
+
+from .computation import RuleSpec, condition_from_dict
+from .models import RescoreJob, RuleKind, ScoreChange, ScoringRule, ScoringSettings
+
+
+def scoring_settings() -> ScoringSettings:
+    """The settings row; created with the defaults if a flush removed it."""
+    row = ScoringSettings.objects.filter(pk=1).first()
+    if row is None:
+        row, _ = ScoringSettings.objects.get_or_create(
+            pk=1, defaults={"default_half_life_days": django_settings.FUNNEL_SCORE_HALF_LIFE_DAYS}
+        )
+    return row
+
+
+def active_rule_specs(*, default_half_life_days: float | None = None) -> list[RuleSpec]:
+    if default_half_life_days is None:
+        default_half_life_days = scoring_settings().default_half_life_days
+    return [
+        RuleSpec(
+            id=rule.pk,
+            version=rule.version,
+            label=rule.label,
+            kind=rule.kind,
+            event_type=rule.event_type if rule.kind == RuleKind.BEHAVIOUR else "",
+            conditions=tuple(condition_from_dict(raw) for raw in rule.conditions or []),
+            points=rule.points,
+            daily_cap=rule.daily_cap if rule.kind == RuleKind.BEHAVIOUR else None,
+            half_life_days=rule.half_life_days or default_half_life_days,
+        )
+        for rule in ScoringRule.objects.filter(active=True, archived_at__isnull=True).order_by("id")
+    ]
+
+
+def cycle_started_at(*, lead: Lead) -> datetime | None:
+    """When the lead's current cycle began; None for the first cycle (all events count)."""
+    if lead.cycle <= 1:
+        return None
+    return (
+        StageTransition.objects.filter(lead=lead, kind=MoveKind.NEW_CYCLE)
+        .order_by("-occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+
+
+def explanation_text(*, score: int, contributions: list[dict]) -> str:
+    """ "74 = Demo request +40, 6× Pricing page view +18 (capped), VP title +20, decayed −4"."""
+    if not contributions:
+        return f"{score} = no scored activity yet"
+    parts = []
+    for item in contributions:
+        count = item.get("events") or 0
+        label = f"{count}× {item['label']}" if count > 1 else item["label"]
+        sign = "+" if item["points"] >= 0 else "−"
+        part = f"{label} {sign}{abs(item['points'])}"
+        if item.get("capped"):
+            part += " (capped)"
+        parts.append(part)
+    undecayed = sum(item["points"] for item in contributions)
+    decayed_total = math.floor(sum(item.get("value", item["points"]) for item in contributions) + 0.5)
+    decay = undecayed - decayed_total
+    if decay > 0:
+        parts.append(f"decayed −{decay}")
+    elif decay < 0:
+        parts.append(f"negative points decayed +{-decay}")
+    text = f"{score} = " + ", ".join(parts)
+    if decayed_total < 0 and score == 0:
+        text += " (a score never goes below 0)"
+    return text
+
+
+def score_explanation(*, lead: Lead) -> dict:
+    """The lead's score and why, as of its last rescore: the contributions stored with
+    the last change (rule versions included), so the text stays true after rule edits."""
+    last = ScoreChange.objects.filter(lead=lead).order_by("-at", "-id").first()
+    contributions = last.contributions if last else []
+    score = lead.score
+    return {
+        "score": score,
+        "text": explanation_text(score=score, contributions=contributions),
+        "contributions": contributions,
+        "computed_at": last.at if last else None,
+    }
+
+
+def score_history(*, lead: Lead, limit: int = 500) -> list[dict]:
+    """The score over time, oldest first, for the chart on the lead's page."""
+    rows = (
+        ScoreChange.objects.filter(lead=lead)
+        .order_by("-at", "-id")
+        .values("at", "old_score", "new_score", "cause")[:limit]
+    )
+    return [
+        {"at": row["at"], "score": row["new_score"], "old_score": row["old_score"], "cause": row["cause"]}
+        for row in reversed(list(rows))
+    ]
+
+
+def latest_rescore_job() -> RescoreJob | None:
+    return RescoreJob.objects.order_by("-id").first()
+
+
+def rules_for_listing():
+    return ScoringRule.objects.filter(archived_at__isnull=True).order_by("id")

@@ -1,0 +1,229 @@
+"""The set-based score (PostgreSQL): the formula of `scoring/computation.py` compiled
+into one SQL statement over a chunk of leads.
+
+Rules are data, so their conditions are compiled into SQL expressions whose values are
+all bound parameters (never spliced into the text). `scores_cte` is shared by the
+read-only query the property test compares with the reference and by the writing
+statement the workers run.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+
+from leads.stages import Stage
+
+from .computation import FIT_FIELDS, SECONDS_PER_DAY, Condition, RuleSpec
+from .models import ConditionOp
+
+PRE_MQL_STAGES = (Stage.DEMAND_GEN.value, Stage.LEAD_GEN.value, Stage.NURTURE.value)
+
+
+@dataclass
+class Params:
+    values: dict = field(default_factory=dict)
+
+    def add(self, value) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"%({name})s"
+
+
+def _json_condition(source: str, condition: Condition, params: Params) -> str:
+    """A condition on a jsonb column (`e.properties`, `l.attributes`), as `->>` text."""
+    key = params.add(condition.field.removeprefix("attributes."))
+    if condition.op == ConditionOp.GTE:
+        return (
+            f"(CASE WHEN jsonb_typeof({source} -> {key}) = 'number' "
+            f"THEN ({source} ->> {key})::numeric >= {params.add(condition.number)}::numeric ELSE false END)"
+        )
+    return _text_condition(f"({source} ->> {key})", condition, params)
+
+
+def _text_condition(expression: str, condition: Condition, params: Params) -> str:
+    if condition.op == ConditionOp.CONTAINS:
+        tests = [f"position(lower({params.add(needle)}) in lower({expression})) > 0" for needle in condition.values]
+        return f"COALESCE(({' OR '.join(tests)}), false)"
+    if condition.op == ConditionOp.IN:
+        return f"COALESCE({expression} = ANY({params.add(list(condition.values))}::text[]), false)"
+    return f"COALESCE({expression} = {params.add(condition.values[0])}, false)"
+
+
+def _lead_condition(condition: Condition, params: Params) -> str:
+    if condition.field.startswith("attributes."):
+        return _json_condition("l.attributes", condition, params)
+    column = condition.field
+    if FIT_FIELDS.get(column) == "number":
+        if condition.op == ConditionOp.GTE:
+            return f"COALESCE(l.{column} >= {params.add(condition.number)}::numeric, false)"
+        return _text_condition(f"(l.{column}::text)", condition, params)
+    if column not in FIT_FIELDS:
+        return "false"
+    if condition.op == ConditionOp.GTE:
+        return "false"
+    # A blank column is no value, as in the reference.
+    return _text_condition(f"NULLIF(l.{column}, '')", condition, params)
+
+
+def _event_match(rule: RuleSpec, params: Params) -> str:
+    parts = [f"e.type = {params.add(rule.event_type)}"]
+    parts += [_json_condition("e.properties", c, params) for c in rule.conditions]
+    return " AND ".join(parts)
+
+
+def _fit_match(rule: RuleSpec, params: Params) -> str:
+    if not rule.conditions:
+        return "true"
+    return " AND ".join(_lead_condition(c, params) for c in rule.conditions)
+
+
+def scores_cte(*, rules: list[RuleSpec], params: Params, lead_ids_param: str, as_of_param: str) -> str:
+    """CTEs ending in `scores(id, old_score, score, contributions)` for the chunk's leads."""
+    behaviour = [r for r in rules if r.is_behaviour]
+    fit = [r for r in rules if not r.is_behaviour]
+    rule_rows = (
+        ", ".join(
+            f"({params.add(r.id)}::bigint, {params.add(r.version)}::int, {params.add(r.label)}::text, "
+            f"{params.add(r.kind)}::text, {params.add(r.points)}::int, {params.add(r.daily_cap)}::int, "
+            f"{params.add(float(r.half_life_days))}::float8)"
+            for r in rules
+        )
+        or "(NULL::bigint, NULL::int, NULL::text, NULL::text, NULL::int, NULL::int, NULL::float8)"
+    )
+    ctes = [
+        f"rules (rule_id, version, label, kind, points, cap, half_life) AS (VALUES {rule_rows})",
+        f"""chunk AS (
+            SELECT l.id, l.score AS old_score, l.attributes, l.email, l.first_name, l.last_name, l.company,
+                   l.job_title, l.phone, l.country, l.company_size, l.source, l.utm_source, l.utm_medium,
+                   l.utm_campaign, l.utm_term, l.utm_content,
+                   CASE WHEN l.cycle > 1 THEN (
+                       SELECT max(t.occurred_at) FROM leads_stagetransition t
+                       WHERE t.lead_id = l.id AND t.kind = 'new_cycle') END AS window_start
+            FROM leads_lead l WHERE l.id = ANY({lead_ids_param}))""",
+    ]
+    per_rule_parts = []
+    if behaviour:
+        types = params.add(sorted({r.event_type for r in behaviour}))
+        hits = ", ".join(f"({params.add(r.id)}::bigint, {_event_match(r, params)})" for r in behaviour)
+        ctes += [
+            f"""hits AS (
+                SELECT e.lead_id, e.id, e.occurred_at, m.rule_id,
+                       extract(epoch from ({as_of_param} - e.occurred_at))::float8 AS age,
+                       row_number() OVER (
+                           PARTITION BY e.lead_id, m.rule_id, (e.occurred_at AT TIME ZONE 'UTC')::date
+                           ORDER BY e.occurred_at, e.id) AS nth
+                FROM events_engagementevent e
+                JOIN chunk l ON l.id = e.lead_id
+                CROSS JOIN LATERAL (VALUES {hits}) AS m (rule_id, hit)
+                WHERE e.lead_id = ANY({lead_ids_param}) AND e.type = ANY({types}::text[])
+                  AND e.occurred_at <= {as_of_param}
+                  AND (l.window_start IS NULL OR e.occurred_at >= l.window_start)
+                  AND m.hit)""",
+            f"""behaviour AS (
+                SELECT h.lead_id, h.rule_id,
+                       count(*) FILTER (WHERE r.cap IS NULL OR h.nth <= r.cap) AS events,
+                       bool_or(r.cap IS NOT NULL AND h.nth > r.cap) AS capped,
+                       sum(r.points * power(0.5::float8, greatest(0::float8, h.age) / {SECONDS_PER_DAY}::float8
+                                            / r.half_life))
+                           FILTER (WHERE r.cap IS NULL OR h.nth <= r.cap) AS value
+                FROM hits h JOIN rules r ON r.rule_id = h.rule_id
+                GROUP BY h.lead_id, h.rule_id)""",
+        ]
+        per_rule_parts.append(
+            "SELECT b.lead_id, b.rule_id, r.points * b.events AS points, b.value, b.events, b.capped "
+            "FROM behaviour b JOIN rules r ON r.rule_id = b.rule_id WHERE b.events > 0"
+        )
+    if fit:
+        fits = ", ".join(f"({params.add(r.id)}::bigint, {_fit_match(r, params)})" for r in fit)
+        per_rule_parts.append(
+            "SELECT l.id, f.rule_id, r.points, r.points::float8, 0::bigint, false "
+            f"FROM chunk l CROSS JOIN LATERAL (VALUES {fits}) AS f (rule_id, hit) "
+            "JOIN rules r ON r.rule_id = f.rule_id WHERE f.hit"
+        )
+    if not per_rule_parts:
+        per_rule_parts.append(
+            "SELECT NULL::bigint, NULL::bigint, NULL::int, NULL::float8, NULL::bigint, NULL::bool WHERE false"
+        )
+    ctes += [
+        f"per_rule (lead_id, rule_id, points, value, events, capped) AS ({' UNION ALL '.join(per_rule_parts)})",
+        """per_lead AS (
+            SELECT p.lead_id, sum(p.value) AS total,
+                   jsonb_agg(jsonb_build_object(
+                       'rule_id', p.rule_id, 'version', r.version, 'label', r.label, 'kind', r.kind,
+                       'points', p.points, 'value', round(p.value::numeric, 3), 'events', p.events,
+                       'capped', p.capped) ORDER BY p.rule_id) AS contributions
+            FROM per_rule p JOIN rules r ON r.rule_id = p.rule_id
+            GROUP BY p.lead_id)""",
+        """scores AS (
+            SELECT c.id, c.old_score,
+                   COALESCE(greatest(0, floor(p.total + 0.5))::int, 0) AS score,
+                   COALESCE(p.contributions, '[]'::jsonb) AS contributions
+            FROM chunk c LEFT JOIN per_lead p ON p.lead_id = c.id)""",
+    ]
+    return "WITH " + ",\n".join(ctes)
+
+
+def read_scores_query(*, rules: list[RuleSpec], lead_ids: list[int], as_of: datetime) -> tuple[str, dict]:
+    """Scores of `lead_ids` at `as_of`, written nowhere: the set-based path for tests."""
+    params = Params()
+    lead_ids_param = params.add(list(lead_ids))
+    as_of_param = params.add(as_of)
+    sql = scores_cte(rules=rules, params=params, lead_ids_param=f"{lead_ids_param}::bigint[]", as_of_param=as_of_param)
+    return sql + "\nSELECT id, score, contributions FROM scores ORDER BY id", params.values
+
+
+def decode_json(value):
+    """Django's PostgreSQL cursors hand jsonb back as text."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def read_scores(*, rules: list[RuleSpec], lead_ids: list[int], as_of: datetime) -> dict[int, tuple[int, list]]:
+    sql, params = read_scores_query(rules=rules, lead_ids=lead_ids, as_of=as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {lead_id: (score, decode_json(items)) for lead_id, score, items in cursor.fetchall()}
+
+
+def rescore_statement(
+    *, rules: list[RuleSpec], lead_ids: list[int], as_of: datetime, cause: str, mql: int, recycle: int
+) -> tuple[str, dict]:
+    """One statement that rescores the chunk: stores changed scores and their history,
+    re-arms leads that fell below the recycle threshold, flags open alerts whose lead
+    decayed below it, and returns the leads that may cross the MQL threshold now.
+
+    The caller has locked the chunk's lead rows (in id order) in this transaction, so
+    `chunk` reads their latest stage and flags and nobody moves them meanwhile.
+    """
+    params = Params()
+    lead_ids_param = f"{params.add(list(lead_ids))}::bigint[]"
+    as_of_param = params.add(as_of)
+    recycle_param = params.add(recycle)
+    mql_param = params.add(mql)
+    cause_param = params.add(cause[:60])
+    stages_param = params.add(list(PRE_MQL_STAGES))
+    sql = scores_cte(rules=rules, params=params, lead_ids_param=lead_ids_param, as_of_param=as_of_param)
+    sql += f""",
+        stored AS (
+            UPDATE leads_lead l
+            SET score = s.score, mql_armed = (l.mql_armed OR s.score < {recycle_param})
+            FROM scores s
+            WHERE l.id = s.id AND (l.score <> s.score OR (NOT l.mql_armed AND s.score < {recycle_param}))
+            RETURNING l.id),
+        history AS (
+            INSERT INTO scoring_scorechange (lead_id, old_score, new_score, contributions, cause, at)
+            SELECT s.id, s.old_score, s.score, s.contributions, {cause_param}, {as_of_param}
+            FROM scores s WHERE s.score <> s.old_score),
+        flagged AS (
+            UPDATE sales_salesalert a SET decayed_below_recycle = true
+            FROM scores s
+            WHERE a.lead_id = s.id AND a.status = 'open' AND NOT a.decayed_below_recycle
+              AND s.score < {recycle_param}
+            RETURNING a.id)
+        SELECT s.id, s.score, s.contributions
+        FROM scores s JOIN leads_lead l ON l.id = s.id
+        WHERE s.score >= {mql_param} AND l.mql_armed AND l.email IS NOT NULL AND l.email <> ''
+          AND l.stage = ANY({stages_param}::text[]) AND l.merged_into_id IS NULL AND l.erased_at IS NULL
+    """
+    return sql, params.values

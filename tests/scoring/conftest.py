@@ -1,0 +1,54 @@
+import itertools
+from datetime import timedelta
+
+import factory
+import pytest
+from django.utils import timezone
+
+from events.models import EngagementEvent
+from scoring.rules import install_default_rules
+from tests.factories import LeadFactory
+
+_message_ids = itertools.count()
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EngagementEvent
+
+    message_id = factory.LazyFunction(lambda: f"test-{next(_message_ids)}-{timezone.now().timestamp()}")
+    lead = factory.SubFactory(LeadFactory)
+    type = "page_view"
+    occurred_at = factory.LazyFunction(timezone.now)
+    properties = factory.LazyFunction(dict)
+
+
+def demo_request(lead, *, ago=timedelta(0), **kwargs):
+    return EventFactory(
+        lead=lead,
+        type="form_submitted",
+        properties={"form": "demo-request"},
+        occurred_at=timezone.now() - ago,
+        **kwargs,
+    )
+
+
+def pricing_view(lead, *, ago=timedelta(0), **kwargs):
+    return EventFactory(
+        lead=lead, type="page_view", properties={"url": "https://example.com/pricing"}, occurred_at=timezone.now() - ago
+    )
+
+
+def blog_view(lead, *, ago=timedelta(0)):
+    return EventFactory(
+        lead=lead,
+        type="page_view",
+        properties={"url": "https://example.com/blog/post"},
+        occurred_at=timezone.now() - ago,
+    )
+
+
+@pytest.fixture
+def default_rules(db):
+    """The default rule set: migrations load it, but a transactional test's flush removes it."""
+    install_default_rules()
