@@ -263,6 +263,8 @@ FUNNEL_REJECT_REASONS = {
 FUNNEL_BASE_URL = os.environ.get("FUNNEL_BASE_URL", f"http://localhost:{PORT}").rstrip("/")
 FUNNEL_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("FUNNEL_WEBHOOK_MAX_ATTEMPTS", "8"))
 FUNNEL_WEBHOOK_TIMEOUT = float(os.environ.get("FUNNEL_WEBHOOK_TIMEOUT", "10"))
+# First retry after this many seconds, doubling each time, capped at an hour.
+FUNNEL_WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("FUNNEL_WEBHOOK_BACKOFF_SECONDS", "10"))
 CELERY_BEAT_SCHEDULE["sales-sla-sweep"] = {"task": "sales.sweep_slas", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["sales-webhook-sweep"] = {"task": "sales.redeliver_stale_webhooks", "schedule": 300.0}
 # Folds the board's +1/−1 summary rows into one row per bucket.

@@ -184,12 +184,13 @@ def body_of(delivery: WebhookDelivery) -> bytes:
     return json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def backoff_seconds(attempt: int) -> int:
-    """Wait before retry number `attempt` (1-based): 10 s, 20 s, 40 s … capped at an hour."""
-    return min(10 * 2 ** (attempt - 1), 3600)
+def backoff_seconds(attempt: int) -> float:
+    """Wait after failed attempt number `attempt` (1-based): 10 s, 20 s, 40 s … (with the
+    default base) capped at an hour."""
+    return min(settings.FUNNEL_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1), 3600)
 
 
-def attempt_delivery(*, delivery_id: str) -> int | None:
+def attempt_delivery(*, delivery_id: str) -> float | None:
     """POST one delivery once. Returns seconds until the next try, or None when there is
     nothing more to do (delivered, gave up, or another worker holds the delivery).
 
