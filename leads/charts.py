@@ -42,7 +42,7 @@ def score_chart(history) -> Chart | None:
         return None
     first, last = samples[0][0], samples[-1][0]
     span = (last - first).total_seconds() or 1.0
-    top = max(100, *(score for _, score in samples))
+    top = max(10, -(-max(score for _, score in samples) // 10) * 10)  # the highest score, rounded up to tens
     dots = []
     for at, score in samples:
         x = PAD + (WIDTH - 2 * PAD) * ((at - first).total_seconds() / span if len(samples) > 1 else 0.5)

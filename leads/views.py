@@ -199,15 +199,16 @@ def lead_bulk(request):
 
 
 def _score_details(lead):
-    """The scoring app's explanation and history, when that app provides them."""
+    """The scoring app's explanation ({"text", "contributions", "computed_at"}) and
+    history; (None, []) while the lead has never been scored."""
     try:
         from scoring import selectors as scoring_selectors
-
-        explanation = scoring_selectors.score_explanation(lead=lead)
-        history = scoring_selectors.score_history(lead=lead)
-    except (ImportError, AttributeError):
-        return None, None
-    return explanation, history
+    except ImportError:
+        return None, []
+    explanation = scoring_selectors.score_explanation(lead=lead)
+    if not explanation or not explanation.get("computed_at"):
+        return None, []
+    return explanation, scoring_selectors.score_history(lead=lead)
 
 
 def _sales_actions_template():
@@ -235,7 +236,7 @@ def lead_detail(request, lead_id: int):
             "timeline": selectors.lead_timeline(lead_ids=history_ids, transitions=transitions),
             "explanation": explanation,
             "chart": score_chart(history),
-            "scored": explanation is not None or history is not None,
+            "scored": explanation is not None,
             "can_edit": can_edit_leads(request.user),
             "sales_actions": _sales_actions_template()
             if role in (Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
