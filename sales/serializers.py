@@ -17,12 +17,6 @@ class QueueLeadSerializer(serializers.Serializer):
     score = serializers.IntegerField()
 
 
-class ContributionSerializer(serializers.Serializer):
-    rule = serializers.JSONField(required=False)
-    label = serializers.CharField(required=False)
-    points = serializers.FloatField(required=False)
-
-
 class QueueAlertSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()

@@ -64,3 +64,31 @@ def sales_lead_actions(context, lead, user=None):
         "activity_kinds": ActivityKind.choices,
         "stage": lead.stage,
     }
+
+
+@register.filter
+def explanation(contributions, limit: int = 4) -> list[str]:
+    """The score's explanation stored on the alert, biggest parts first, as short lines
+    (“2× Pricing page view +12 (capped)”). Tolerates any older or partial shape."""
+    parts = [part for part in (contributions or []) if isinstance(part, dict)]
+    parts.sort(key=lambda part: -abs(_number(part.get("points"))))
+    lines = []
+    for part in parts[: int(limit)]:
+        label = str(part.get("label") or part.get("rule") or part.get("rule_id") or "Rule")
+        count = _number(part.get("events"))
+        points = _number(part.get("points"))
+        line = f"{int(count)}× {label}" if count > 1 else label
+        line += f" {'+' if points >= 0 else '−'}{abs(points):g}"
+        if part.get("capped"):
+            line += " (capped)"
+        lines.append(line)
+    if len(parts) > int(limit):
+        lines.append(f"and {len(parts) - int(limit)} more")
+    return lines
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0

@@ -4,10 +4,38 @@ from leads.stages import Stage
 from sales.services import raise_sales_alert
 from tests import factories
 
+# The shape scoring stores (scoring.computation.Contribution.as_dict).
 CONTRIBUTIONS = [
-    {"rule": "pricing-page", "label": "Visited the pricing page", "points": 25},
-    {"rule": "demo-form", "label": "Asked for a demo", "points": 30},
-    {"rule": "job-title", "label": "Marketing manager", "points": 10},
+    {
+        "rule_id": 1,
+        "version": 1,
+        "label": "Demo request",
+        "kind": "behaviour",
+        "points": 40,
+        "value": 39.1,
+        "events": 1,
+        "capped": False,
+    },
+    {
+        "rule_id": 3,
+        "version": 1,
+        "label": "Visited the pricing page",
+        "kind": "behaviour",
+        "points": 18,
+        "value": 17.2,
+        "events": 3,
+        "capped": True,
+    },
+    {
+        "rule_id": 9,
+        "version": 1,
+        "label": "Marketing manager",
+        "kind": "fit",
+        "points": 10,
+        "value": 10,
+        "events": 0,
+        "capped": False,
+    },
 ]
 
 

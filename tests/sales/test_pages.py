@@ -26,7 +26,7 @@ def test_the_queue_shows_each_alert_with_its_explanation_and_sla(rep1):
     html = page.content.decode()
     assert page.status_code == 200
     assert "Grace Hopper" in html and "Navy" in html
-    assert "Visited the pricing page" in html
+    assert "3× Visited the pricing page +18 (capped)" in html
     assert " left" in html
     assert f'action="/queue/alerts/{alert.pk}/accept/"' in html
 

@@ -148,7 +148,7 @@ def test_the_queue_lists_open_alerts_by_score_then_age(rep1, round_robin_off):
     accept_alert(alert=closed, user=rep1)
     results = key_client(scopes=["leads:read"], user=rep1).get("/api/v1/queue").json()["results"]
     assert [row["id"] for row in results] == [high.pk, low.pk]
-    assert results[0]["contributions"][0]["label"] == "Visited the pricing page"
+    assert results[0]["contributions"][0]["label"] == "Demo request"
     assert results[0]["sla_seconds_left"] > 0
 
 
