@@ -4,28 +4,42 @@ from django.utils import timezone
 
 
 class RescoreMark(models.Model):
-    """A lead whose score must be recomputed: one row per lead however many events.
+    """Whether a lead's score must be recomputed: one row per lead however many events.
 
-    Ingestion inserts marks in the same transaction as the events; workers claim them
+    Ingestion marks leads in the same transaction as the events; workers claim marks
     with a lease (`FOR UPDATE SKIP LOCKED` and `leased_until`), so a worker that dies
     leaves its marks to be swept up when the lease runs out.
+
+    Every mark bumps `generation`; a rescore settles the generation it claimed. The lead
+    is due (`pending`) while `generation > settled_generation`, so events that arrive
+    during a rescore are scored by the next one. A settled row stays a little while:
+    `rescored_at` is what tells a burst (a lead rescored moments ago) apart.
     """
 
     lead = models.OneToOneField("leads.Lead", primary_key=True, on_delete=models.CASCADE, related_name="rescore_mark")
+    # The first mark since the lead was last settled: its place in line.
     marked_at = models.DateTimeField(default=timezone.now)
     leased_until = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
-
-    # Bumped by every later mark: the worker deletes the mark only if it is unchanged
-    # since the claim, so events that arrive during a rescore are never forgotten.
-    generation = models.PositiveIntegerField(default=0)
-    # `generation` at the last rescore: how many marks since then tells a burst apart.
+    generation = models.PositiveIntegerField(default=1)
     settled_generation = models.PositiveIntegerField(default=0)
     last_marked_at = models.DateTimeField(null=True, blank=True)
+    rescored_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["leased_until"], name="rescore_mark_lease")]
+        indexes = [
+            models.Index(fields=["leased_until"], name="rescore_mark_lease"),
+            models.Index(
+                fields=["marked_at"],
+                name="rescore_mark_pending",
+                condition=models.Q(generation__gt=models.F("settled_generation")),
+            ),
+        ]
+
+    @classmethod
+    def pending(cls):
+        return cls.objects.filter(generation__gt=models.F("settled_generation"))
 
 
 class RuleKind(models.TextChoices):

@@ -84,7 +84,8 @@ def score_explanation(*, lead: Lead) -> dict:
     the last change (rule versions included), so the text stays true after rule edits."""
     last = ScoreChange.objects.filter(lead=lead).order_by("-at", "-id").first()
     contributions = last.contributions if last else []
-    score = lead.score
+    # The score the contributions add up to; every score write goes with a ScoreChange.
+    score = last.new_score if last else lead.score
     return {
         "score": score,
         "text": explanation_text(score=score, contributions=contributions),

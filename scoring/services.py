@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from events.models import EngagementEvent
@@ -42,12 +42,15 @@ logger = logging.getLogger(__name__)
 RESCORE_TASK = "scoring.rescore_marked"
 RESCORE_JOB_TASK = "scoring.run_rescore_job"
 
-# Coalescing: a lead marked this many times since its last rescore is in a burst, and
-# waits until the burst pauses (BURST_SETTLE) or has lasted BURST_MAX_WAIT, so 1,000
-# events in 5 s cost two rescores, while a lead with a few events is rescored at once.
-BURST_MARKS = 10
-BURST_SETTLE = timedelta(seconds=1)
+# Coalescing: a lead rescored less than BURST_COOLDOWN ago is in a burst; its next
+# rescore waits until its marks pause for BURST_SETTLE or the first of them is
+# BURST_MAX_WAIT old. So 1,000 events in 5 s cost two rescores, while the first event
+# of a quiet lead is rescored at once and a second one a moment later waits 0.3 s.
+BURST_COOLDOWN = timedelta(seconds=5)
+BURST_SETTLE = timedelta(seconds=0.3)
 BURST_MAX_WAIT = timedelta(seconds=5)
+# A settled mark is kept this long (it remembers when the lead was last rescored).
+SETTLED_MARK_KEPT = timedelta(minutes=1)
 # One doorbell drains marks for at most this long, then rings again (fair to others).
 DRAIN_BUDGET_SECONDS = 20.0
 
@@ -59,8 +62,8 @@ PRE_MQL_STAGES = frozenset({Stage.DEMAND_GEN, Stage.LEAD_GEN, Stage.NURTURE})
 
 def mark_for_rescore(*, lead_ids: Iterable[int]) -> None:
     """Mark leads for rescoring in the caller's transaction, one row per lead however many
-    events, and ring the doorbell after commit. A lead already marked keeps its place in
-    line (`marked_at`) and has its `generation` bumped.
+    events, and ring the doorbell after commit. A lead already due keeps its place in
+    line (`marked_at`); every mark bumps `generation`.
 
     The mark in the database is the guarantee; the task is only a doorbell, so a broker
     that is down loses nothing: the periodic sweep finds the marks.
@@ -69,20 +72,27 @@ def mark_for_rescore(*, lead_ids: Iterable[int]) -> None:
     if not ids:
         return
     now = timezone.now()
-    table = RescoreMark._meta.db_table
     with connection.cursor() as cursor:
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            placeholders = ", ".join(["(%s, %s, %s, 0, 0, 0)"] * len(chunk))
-            params = [value for lead_id in chunk for value in (lead_id, now, now)]
+            values = ", ".join(["(%s, %s, %s, 0, 1, 0)"] * len(chunk))
             cursor.execute(
-                f"INSERT INTO {table} (lead_id, marked_at, last_marked_at, attempts, generation, settled_generation) "
-                f"VALUES {placeholders} "
-                f"ON CONFLICT (lead_id) DO UPDATE SET generation = {table}.generation + 1, "
-                "last_marked_at = excluded.last_marked_at",
-                params,
+                _UPSERT_MARKS.format(source=f"VALUES {values}"),
+                [value for lead_id in chunk for value in (lead_id, now, now)],
             )
     transaction.on_commit(ring_rescore_doorbell)
+
+
+# Ids are sorted by the callers: concurrent upserts then lock mark rows in one order.
+_UPSERT_MARKS = (
+    "INSERT INTO scoring_rescoremark "
+    "(lead_id, marked_at, last_marked_at, attempts, generation, settled_generation) {source} "
+    "ON CONFLICT (lead_id) DO UPDATE SET "
+    "marked_at = CASE WHEN scoring_rescoremark.generation = scoring_rescoremark.settled_generation "
+    "THEN excluded.marked_at ELSE scoring_rescoremark.marked_at END, "
+    "generation = scoring_rescoremark.generation + 1, "
+    "last_marked_at = excluded.last_marked_at"
+)
 
 
 def ring_rescore_doorbell(*, countdown: float | None = None) -> None:
@@ -96,14 +106,19 @@ def ring_rescore_doorbell(*, countdown: float | None = None) -> None:
         logger.warning("Could not reach the broker to ring the rescore doorbell; the sweep will catch up.")
 
 
+def _pending() -> Q:
+    return Q(generation__gt=F("settled_generation"))
+
+
 def _claimable(now: datetime) -> Q:
     not_leased = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
-    settled = (
-        Q(generation__lt=F("settled_generation") + BURST_MARKS)
+    not_in_burst = (
+        Q(rescored_at__isnull=True)
+        | Q(rescored_at__lt=now - BURST_COOLDOWN)
         | Q(last_marked_at__lt=now - BURST_SETTLE)
         | Q(marked_at__lt=now - BURST_MAX_WAIT)
     )
-    return not_leased & settled
+    return _pending() & not_leased & not_in_burst
 
 
 @dataclass(frozen=True)
@@ -133,21 +148,22 @@ def claim_marks(*, limit: int | None = None, now: datetime | None = None) -> lis
 
 
 def settle_marks(*, claims: list[Claim], now: datetime) -> None:
-    """In the rescore's transaction: delete the marks nobody bumped since the claim; the
-    others were marked again meanwhile, so release them for the next rescore and start
-    their burst count afresh."""
+    """In the rescore's transaction: settle the generation each claim saw. A lead marked
+    again meanwhile stays pending (its generation moved on) and is rescored next."""
     if not claims:
         return
-    table = RescoreMark._meta.db_table
+    # SELECT … UNION ALL rather than VALUES: SQLite cannot name a VALUES list's columns.
+    values = " UNION ALL ".join(["SELECT %s AS lead_id, %s AS generation"] * len(claims))
     with connection.cursor() as cursor:
-        pairs = ", ".join(["(%s, %s)"] * len(claims))
         cursor.execute(
-            f"DELETE FROM {table} WHERE (lead_id, generation) IN (VALUES {pairs})",
-            [value for claim in claims for value in (claim.lead_id, claim.generation)],
+            "UPDATE scoring_rescoremark SET settled_generation = claimed.generation, leased_until = NULL, "
+            "rescored_at = %s, "
+            "marked_at = CASE WHEN scoring_rescoremark.generation > claimed.generation THEN %s "
+            "ELSE scoring_rescoremark.marked_at END "
+            f"FROM ({values}) AS claimed "
+            "WHERE scoring_rescoremark.lead_id = claimed.lead_id",
+            [now, now, *[value for claim in claims for value in (claim.lead_id, claim.generation)]],
         )
-    RescoreMark.objects.filter(lead_id__in=[claim.lead_id for claim in claims]).update(
-        leased_until=None, marked_at=now, settled_generation=F("generation")
-    )
 
 
 def release_claims(*, claims: list[Claim]) -> None:
@@ -159,22 +175,23 @@ def schedule_wake_up(*, now: datetime | None = None) -> float | None:
     """Ring a delayed doorbell for marks that are waiting (a burst settling, a lease
     running out), so they are picked up without waiting for the minute sweep."""
     now = now or timezone.now()
-    pending = RescoreMark.objects.exclude(_claimable(now))
-    leased = pending.filter(leased_until__gte=now).order_by("leased_until").values_list("leased_until", flat=True)
-    waiting = pending.filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-    candidates = [leased.first()]
-    first_marked = waiting.order_by("marked_at").values_list("marked_at", flat=True).first()
-    last_marked = waiting.order_by("last_marked_at").values_list("last_marked_at", flat=True).first()
-    if first_marked:
-        candidates.append(first_marked + BURST_MAX_WAIT)
-    if last_marked:
-        candidates.append(last_marked + BURST_SETTLE)
+    waiting = RescoreMark.objects.filter(_pending()).exclude(_claimable(now))
+    leased = waiting.filter(leased_until__gte=now).aggregate(first=Min("leased_until"))["first"]
+    burst = waiting.filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now)).aggregate(
+        first_marked=Min("marked_at"), last_marked=Min("last_marked_at"), rescored=Min("rescored_at")
+    )
+    candidates = [
+        leased,
+        burst["first_marked"] and burst["first_marked"] + BURST_MAX_WAIT,
+        burst["last_marked"] and burst["last_marked"] + BURST_SETTLE,
+        burst["rescored"] and burst["rescored"] + BURST_COOLDOWN,
+    ]
     candidates = [moment for moment in candidates if moment is not None]
     if not candidates:
         return None
-    countdown = max(0.2, (min(candidates) - now).total_seconds() + 0.05)
-    # One delayed doorbell per target second is enough, however many workers ask.
-    key = f"scoring:wake:{int(now.timestamp() + countdown)}"
+    countdown = max(0.05, (min(candidates) - now).total_seconds() + 0.02)
+    # One delayed doorbell per target tenth of a second is enough, however many ask.
+    key = f"scoring:wake:{round((now.timestamp() + countdown) * 10)}"
     if cache.add(key, 1, timeout=int(countdown) + 5):
         ring_rescore_doorbell(countdown=countdown)
     return countdown
@@ -383,8 +400,11 @@ def open_new_cycle_if_engaged_again(
     return False
 
 
-def rescore_marked_leads(*, budget_seconds: float = DRAIN_BUDGET_SECONDS, chunk: int | None = None) -> int:
-    """Claim and rescore marked leads until none is claimable or the budget is spent.
+def rescore_marked_leads(
+    *, budget_seconds: float = DRAIN_BUDGET_SECONDS, chunk: int | None = None, ring: bool = True
+) -> int:
+    """Claim and rescore marked leads until none is claimable or the budget is spent;
+    with `ring` (a worker), ring again for what is left and for marks still waiting.
     Returns how many leads were rescored."""
     started = time.monotonic()
     done = 0
@@ -402,9 +422,11 @@ def rescore_marked_leads(*, budget_seconds: float = DRAIN_BUDGET_SECONDS, chunk:
             raise
         done += len(claims)
         if time.monotonic() - started > budget_seconds:
-            ring_rescore_doorbell()
+            if ring:
+                ring_rescore_doorbell()
             break
-    schedule_wake_up()
+    if ring:
+        schedule_wake_up()
     return done
 
 
@@ -415,6 +437,9 @@ def sweep() -> dict:
     claimable = RescoreMark.objects.filter(_claimable(now)).exists()
     if claimable:
         ring_rescore_doorbell()
+    RescoreMark.objects.filter(
+        generation=F("settled_generation"), leased_until__isnull=True, rescored_at__lt=now - SETTLED_MARK_KEPT
+    ).delete()
     wake = schedule_wake_up(now=now)
     stalled = list(
         RescoreJob.objects.filter(
@@ -438,15 +463,14 @@ def mark_decaying_leads(*, now: datetime | None = None) -> int:
         return 0
     horizon = now - timedelta(days=10 * max(rule.half_life_days for rule in behaviour))
     types = sorted({rule.event_type for rule in behaviour})
-    table = RescoreMark._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         type_list = ", ".join(["%s"] * len(types))
         cursor.execute(
-            f"INSERT INTO {table} (lead_id, marked_at, last_marked_at, attempts, generation, settled_generation) "
-            "SELECT l.id, %s, %s, 0, 0, 0 FROM leads_lead l "
-            "WHERE l.score > 0 AND EXISTS (SELECT 1 FROM events_engagementevent e WHERE e.lead_id = l.id "
-            f"AND e.occurred_at >= %s AND e.type IN ({type_list})) "
-            "ON CONFLICT (lead_id) DO NOTHING",
+            _UPSERT_MARKS.format(
+                source="SELECT l.id, %s, %s, 0, 1, 0 FROM leads_lead l "
+                "WHERE l.score > 0 AND EXISTS (SELECT 1 FROM events_engagementevent e WHERE e.lead_id = l.id "
+                f"AND e.occurred_at >= %s AND e.type IN ({type_list})) ORDER BY l.id"
+            ),
             [now, now, horizon, *types],
         )
         marked = cursor.rowcount
