@@ -228,6 +228,11 @@ class RulePreview(models.Model):
     results = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Publishing applies the draft once: the row lock and this stamp stop a second click.
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     @property
     def percent(self) -> int:

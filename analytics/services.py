@@ -6,8 +6,8 @@ import time
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import refresh_sql
-from .models import AnalyticsRefresh
+from . import refresh_sql, rule_preview
+from .models import AnalyticsRefresh, PreviewStatus, RulePreview
 
 logger = logging.getLogger(__name__)
 
@@ -38,3 +38,129 @@ def refresh_analytics() -> AnalyticsRefresh:
         state.save(update_fields=["refreshed_at", "duration_ms"])
     logger.info("Analytics summaries rebuilt in %d ms", state.duration_ms)
     return state
+
+
+# --- Rule previews ----------------------------------------------------------------------
+
+PREVIEW_TASK = "analytics.run_rule_preview"
+
+
+def start_rule_preview(*, draft: dict, user=None) -> RulePreview:
+    """Queue a preview of `draft` (see analytics.rule_preview); a worker runs it after
+    commit and the editor polls its progress."""
+    preview = RulePreview.objects.create(created_by=user, draft=draft)
+    transaction.on_commit(lambda: _enqueue_preview(preview.pk))
+    return preview
+
+
+def _enqueue_preview(preview_id: int) -> None:
+    from funnel.celery import app
+
+    try:
+        app.send_task(PREVIEW_TASK, args=[preview_id])
+    except Exception:  # noqa: BLE001 - the page offers to run it again; the request must not fail
+        logger.warning("Could not enqueue rule preview %s.", preview_id)
+
+
+def run_rule_preview(*, preview_id: int, as_of=None) -> RulePreview | None:
+    """Compute a preview, saving progress after every batch so the progress bar moves.
+
+    A preview only reads; if its worker dies it stays "running" and the marketer starts
+    another one, so no lease or resume is needed.
+    """
+    preview = RulePreview.objects.filter(pk=preview_id).first()
+    if preview is None or preview.status == PreviewStatus.DONE:
+        return preview
+    as_of = as_of or timezone.now()
+    try:
+        draft = rule_preview.build_draft(preview.draft)
+        types = sorted({rule.event_type for rule in [*draft.rules, *draft.current_rules] if rule.is_behaviour})
+        preview.total = (
+            rule_preview.now_candidates().count() + rule_preview.replay_candidates(as_of=as_of, types=types).count()
+        )
+        preview.done = 0
+        preview.status = PreviewStatus.RUNNING
+        preview.save(update_fields=["total", "done", "status"])
+
+        def advance(count: int) -> None:
+            preview.done += count
+            RulePreview.objects.filter(pk=preview.pk).update(done=preview.done)
+
+        now = rule_preview.would_cross_now(draft, as_of=as_of, on_progress=advance)
+        replayed = rule_preview.replay(draft, as_of=as_of, on_progress=advance)
+    except Exception as error:
+        logger.exception("Rule preview %s failed", preview_id)
+        preview.status = PreviewStatus.FAILED
+        preview.error = str(error)[:2000]
+        preview.finished_at = timezone.now()
+        preview.save(update_fields=["status", "error", "finished_at"])
+        return preview
+    preview.results = {
+        "as_of": as_of.isoformat(),
+        "mql_threshold": draft.mql_threshold,
+        "now": now,
+        "replay": replayed,
+    }
+    preview.status = PreviewStatus.DONE
+    preview.done = preview.total
+    preview.finished_at = timezone.now()
+    preview.save(update_fields=["results", "status", "done", "finished_at"])
+    return preview
+
+
+class PreviewNotPublishable(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def publish_rule_preview(*, preview_id: int, user) -> RulePreview:
+    """Apply a previewed draft through the scoring services, which write the new rule
+    version and start the background rescore of everyone.
+
+    The preview's row lock and `published_at` make a double click publish once; a rule
+    changed by someone else since the preview was drafted is refused, so nobody
+    publishes a change over one they never saw.
+    """
+    from scoring import rules as scoring_rules
+    from scoring.models import ScoringRule
+
+    with transaction.atomic():
+        preview = RulePreview.objects.select_for_update().get(pk=preview_id)
+        if preview.published_at:
+            raise PreviewNotPublishable("This change was already published.")
+        if preview.status != PreviewStatus.DONE:
+            raise PreviewNotPublishable("Wait for the preview to finish before publishing.")
+        draft = preview.draft
+        action = draft.get("action")
+        try:
+            if action == "create":
+                scoring_rules.create_rule(data=draft["rule"], user=user)
+            elif action == "update":
+                rule = ScoringRule.objects.filter(pk=draft["rule_id"], archived_at__isnull=True).first()
+                if rule is None:
+                    raise PreviewNotPublishable("The rule was deleted since this preview.")
+                if rule.version != draft.get("base_version"):
+                    raise PreviewNotPublishable(
+                        f"“{rule.label}” changed since this preview (now version {rule.version}); preview again."
+                    )
+                scoring_rules.update_rule(rule=rule, changes=draft["changes"], user=user)
+            elif action == "thresholds":
+                _publish_thresholds(draft=draft, user=user)
+            else:
+                raise PreviewNotPublishable("This preview holds no change to publish.")
+        except scoring_rules.RuleInvalid as invalid:
+            raise PreviewNotPublishable(f"The rule is no longer valid: {invalid}") from invalid
+        preview.published_at = timezone.now()
+        preview.published_by = user
+        preview.save(update_fields=["published_at", "published_by"])
+    return preview
+
+
+def _publish_thresholds(*, draft: dict, user) -> None:
+    from scoring import rules as scoring_rules
+
+    update = getattr(scoring_rules, "update_thresholds", None)
+    if update is None:
+        raise PreviewNotPublishable("Publishing thresholds needs scoring's update_thresholds service, not there yet.")
+    update(mql_threshold=draft["mql_threshold"], recycle_threshold=draft["recycle_threshold"], user=user)

@@ -1,0 +1,216 @@
+"""The rule editor (/scoring/rules/): every change is drafted, previewed in the
+background, then published through `scoring.rules`, which writes the new rule version
+and starts the full rescore."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from analytics import services as analytics_services
+from analytics.models import PreviewStatus, RulePreview
+from funnel.roles import Role, has_role
+
+from . import selectors
+from .forms import RuleForm, ThresholdForm
+from .models import ScoringRule
+
+EDITOR_ROLES = (Role.MARKETER, Role.ADMIN)
+READER_ROLES = (Role.MARKETER, Role.ADMIN, Role.SALES_MANAGER)
+
+
+def _require(user, roles, what: str) -> None:
+    if not has_role(user, *roles):
+        raise PermissionDenied(what)
+
+
+def _editable_rule(pk: int) -> ScoringRule:
+    return get_object_or_404(ScoringRule, pk=pk, archived_at__isnull=True)
+
+
+@login_required
+def rule_list(request):
+    _require(request.user, READER_ROLES, "Scoring rules are for marketers, sales managers and admins.")
+    thresholds = selectors.scoring_settings()
+    return render(
+        request,
+        "scoring/rules.html",
+        {
+            "rules": [{"rule": rule, "scores": _what_it_scores(rule)} for rule in selectors.rules_for_listing()],
+            "thresholds": thresholds,
+            "threshold_form": ThresholdForm(
+                initial={
+                    "mql_threshold": thresholds.mql_threshold,
+                    "recycle_threshold": thresholds.recycle_threshold,
+                }
+            ),
+            "job": selectors.latest_rescore_job(),
+            "previews": RulePreview.objects.select_related("created_by", "published_by").order_by("-id")[:5],
+            "can_edit": has_role(request.user, *EDITOR_ROLES),
+        },
+    )
+
+
+def _preview(request, draft: dict):
+    preview = analytics_services.start_rule_preview(draft=draft, user=request.user)
+    return redirect("scoring:preview", pk=preview.pk)
+
+
+@login_required
+def rule_create(request):
+    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    form = RuleForm(request.POST or None, initial={"active": True, "kind": "behaviour"})
+    if request.method == "POST" and form.is_valid():
+        return _preview(request, {"action": "create", "rule": form.rule})
+    return render(request, "scoring/rule_form.html", {"form": form, "rule": None}, status=400 if form.errors else 200)
+
+
+@login_required
+def rule_edit(request, pk: int):
+    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    rule = _editable_rule(pk)
+    form = RuleForm(request.POST or None, initial=RuleForm.initial_for(rule))
+    if request.method == "POST" and form.is_valid():
+        return _preview(
+            request, {"action": "update", "rule_id": rule.pk, "base_version": rule.version, "changes": form.rule}
+        )
+    return render(request, "scoring/rule_form.html", {"form": form, "rule": rule}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def rule_toggle(request, pk: int):
+    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    rule = _editable_rule(pk)
+    return _preview(
+        request,
+        {"action": "update", "rule_id": rule.pk, "base_version": rule.version, "changes": {"active": not rule.active}},
+    )
+
+
+@login_required
+@require_POST
+def thresholds(request):
+    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    form = ThresholdForm(request.POST)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label if field in form.fields else field}: {errors[0]}")
+        return redirect("scoring:rules")
+    return _preview(request, {"action": "thresholds", **form.cleaned_data})
+
+
+@login_required
+def preview(request, pk: int):
+    _require(request.user, READER_ROLES, "Scoring rules are for marketers, sales managers and admins.")
+    preview = get_object_or_404(RulePreview.objects.select_related("created_by", "published_by"), pk=pk)
+    draft = preview.draft
+    rule = None
+    if draft.get("rule_id"):
+        rule = ScoringRule.objects.filter(pk=draft["rule_id"]).first()
+    return render(
+        request,
+        "scoring/preview.html",
+        {
+            "preview": preview,
+            "rule": rule,
+            "changes": _describe(draft, rule),
+            "thresholds": selectors.scoring_settings(),
+            "can_edit": has_role(request.user, *EDITOR_ROLES),
+            "running": preview.status in (PreviewStatus.QUEUED, PreviewStatus.RUNNING),
+        },
+    )
+
+
+@login_required
+def preview_progress(request, pk: int):
+    _require(request.user, READER_ROLES, "Scoring rules are for marketers, sales managers and admins.")
+    preview = get_object_or_404(RulePreview, pk=pk)
+    return JsonResponse(
+        {"status": preview.status, "done": preview.done, "total": preview.total, "percent": preview.percent}
+    )
+
+
+@login_required
+@require_POST
+def preview_publish(request, pk: int):
+    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    get_object_or_404(RulePreview, pk=pk)
+    try:
+        analytics_services.publish_rule_preview(preview_id=pk, user=request.user)
+    except analytics_services.PreviewNotPublishable as refused:
+        messages.error(request, refused.message)
+        return redirect("scoring:preview", pk=pk)
+    messages.success(request, "Published. Every lead is being rescored in the background.")
+    return redirect("scoring:rules")
+
+
+@login_required
+def rescore_progress(request):
+    _require(request.user, READER_ROLES, "Scoring rules are for marketers, sales managers and admins.")
+    job = selectors.latest_rescore_job()
+    if job is None:
+        return JsonResponse({"status": None, "percent": 100, "done": 0, "total": 0})
+    return JsonResponse({"status": job.status, "percent": job.percent, "done": job.done, "total": job.total})
+
+
+FIELD_LABELS = {
+    "label": "Name",
+    "kind": "Kind",
+    "event_type": "Event type",
+    "conditions": "Conditions",
+    "points": "Points",
+    "daily_cap": "Daily cap",
+    "half_life_days": "Half-life (days)",
+    "active": "Active",
+}
+
+
+def _describe(draft: dict, rule: ScoringRule | None) -> list[dict]:
+    """The draft as "what changes" rows: field, before, after."""
+    action = draft.get("action")
+    if action == "create":
+        return [
+            {"field": FIELD_LABELS.get(name, name), "before": "—", "after": _show(value)}
+            for name, value in draft.get("rule", {}).items()
+        ]
+    if action == "thresholds":
+        current = selectors.scoring_settings()
+        return [
+            {"field": "MQL threshold", "before": current.mql_threshold, "after": draft["mql_threshold"]},
+            {"field": "Recycle threshold", "before": current.recycle_threshold, "after": draft["recycle_threshold"]},
+        ]
+    rows = []
+    for name, value in (draft.get("changes") or {}).items():
+        before = getattr(rule, name, None) if rule else None
+        if before != value:
+            rows.append({"field": FIELD_LABELS.get(name, name), "before": _show(before), "after": _show(value)})
+    return rows
+
+
+def _what_it_scores(rule: ScoringRule) -> str:
+    """ "page_view where url contains /pricing" or "job_title contains VP, Head"."""
+    tests = " and ".join(
+        f"{condition.get('field')} {condition.get('op')} {_show(condition.get('value'))}"
+        for condition in rule.conditions or []
+        if isinstance(condition, dict)
+    )
+    if rule.event_type:
+        return f"{rule.event_type} where {tests}" if tests else rule.event_type
+    return tests or "every lead"
+
+
+def _show(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        if all(isinstance(item, dict) for item in value):
+            return (
+                "; ".join(f"{item.get('field')} {item.get('op')} {_show(item.get('value'))}" for item in value) or "—"
+            )
+        return ", ".join(str(item) for item in value)
+    return str(value)
