@@ -6,7 +6,7 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet, Sum
 
-from funnel.roles import Role, can_edit_leads, role_of
+from funnel.roles import Role, role_of
 
 from .models import Activity, Deal, Lead, LeadMerge, PipelineCount, StageTransition
 from .stages import Stage
@@ -30,10 +30,9 @@ def leads_visible_to(user) -> QuerySet:
     return live_leads()
 
 
-def lead_for_viewer(*, user, lead_id: int, include_gone: bool = False) -> Lead | None:
+def lead_for_viewer(*, user, lead_id: int) -> Lead | None:
     """One lead with its owner, or None when the user may not see it (the page 404s)."""
-    base = Lead.objects.all() if include_gone and can_edit_leads(user) else leads_visible_to(user)
-    return base.select_related("owner", "merged_into").filter(pk=lead_id).first()
+    return leads_visible_to(user).select_related("owner").filter(pk=lead_id).first()
 
 
 # --- Pipeline board -------------------------------------------------------------

@@ -209,3 +209,17 @@ def test_ten_thousand_rows_import_set_based(marketer):
     counts = pipeline_counts()[Stage.LEAD_GEN]
     rebuild_pipeline_counts()
     assert counts == pipeline_counts()[Stage.LEAD_GEN] == 10_000
+
+
+@pytest.mark.postgres
+def test_the_fast_update_writes_what_djangos_bulk_update_writes():
+    need_postgres()
+    fast, plain = LeadFactory.create_batch(2)
+    for lead in (fast, plain):
+        lead.company, lead.company_size, lead.utm_campaign = "Zoë & Co 'quoted'", 250, "spring"
+    imports._bulk_update([fast], ["company", "company_size", "utm_campaign"])
+    Lead.objects.bulk_update([plain], ["company", "company_size", "utm_campaign"])
+    fields = ("company", "company_size", "utm_campaign")
+    assert (
+        Lead.objects.filter(pk=fast.pk).values(*fields).get() == Lead.objects.filter(pk=plain.pk).values(*fields).get()
+    )
