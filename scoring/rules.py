@@ -135,16 +135,16 @@ def _snapshot(rule: ScoringRule, *, user=None, label: str = "") -> RuleVersion:
     )
 
 
-def create_rule(*, data: dict, user=None) -> ScoringRule:
+def create_rule(*, data: dict, user=None, label: str = "") -> ScoringRule:
     clean = validate_rule(data)
     with transaction.atomic():
         rule = ScoringRule.objects.create(version=1, **clean)
-        _snapshot(rule, user=user)
+        _snapshot(rule, user=user, label=label)
         start_full_rescore(cause=f"rule “{rule.label}” created")
     return rule
 
 
-def update_rule(*, rule: ScoringRule, changes: dict, user=None) -> ScoringRule:
+def update_rule(*, rule: ScoringRule, changes: dict, user=None, label: str = "") -> ScoringRule:
     """Apply `changes` as the rule's next version; nothing changes, no version."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
@@ -161,12 +161,12 @@ def update_rule(*, rule: ScoringRule, changes: dict, user=None) -> ScoringRule:
         locked.version += 1
         locked.updated_at = timezone.now()
         locked.save()
-        _snapshot(locked, user=user)
+        _snapshot(locked, user=user, label=label)
         start_full_rescore(cause=f"rule “{locked.label}” changed (v{locked.version})")
     return locked
 
 
-def delete_rule(*, rule: ScoringRule, user=None) -> None:
+def delete_rule(*, rule: ScoringRule, user=None, label: str = "") -> None:
     """Archive the rule: it stops scoring, its versions stay for old explanations."""
     with transaction.atomic():
         locked = ScoringRule.objects.select_for_update().get(pk=rule.pk)
@@ -176,7 +176,8 @@ def delete_rule(*, rule: ScoringRule, user=None) -> None:
         locked.active = False
         locked.version += 1
         locked.save()
-        _snapshot(locked, user=user, label=f"{user.get_username() if user else 'system'} (deleted)")
+        who = label or (user.get_username() if user else "system")
+        _snapshot(locked, user=user, label=f"{who} (deleted)")
         start_full_rescore(cause=f"rule “{locked.label}” deleted")
 
 
