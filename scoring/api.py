@@ -58,7 +58,7 @@ class ScoringRuleListView(APIView):
     permission_classes = [ScopePermission]
     required_scopes = SCOPES
 
-    @extend_schema(responses=ScoringRuleListSerializer)
+    @extend_schema(operation_id="scoring_rules_list", responses=ScoringRuleListSerializer)
     def get(self, request):
         listed = list(selectors.rules_for_listing())
         job = selectors.latest_rescore_job()
@@ -70,7 +70,9 @@ class ScoringRuleListView(APIView):
             }
         )
 
-    @extend_schema(request=ScoringRuleInputSerializer, responses={201: ScoringRuleSerializer})
+    @extend_schema(
+        operation_id="scoring_rules_create", request=ScoringRuleInputSerializer, responses={201: ScoringRuleSerializer}
+    )
     def post(self, request):
         try:
             rule = rules.create_rule(data=_body(request), **_author(request))
@@ -83,11 +85,15 @@ class ScoringRuleDetailView(APIView):
     permission_classes = [ScopePermission]
     required_scopes = SCOPES
 
-    @extend_schema(responses=ScoringRuleSerializer)
+    @extend_schema(operation_id="scoring_rule_retrieve", responses=ScoringRuleSerializer)
     def get(self, request, rule_id: int):
         return Response(ScoringRuleSerializer(_rule(rule_id)).data)
 
-    @extend_schema(request=ScoringRuleInputSerializer(partial=True), responses=ScoringRuleSerializer)
+    @extend_schema(
+        operation_id="scoring_rule_update",
+        request=ScoringRuleInputSerializer(partial=True),
+        responses=ScoringRuleSerializer,
+    )
     def patch(self, request, rule_id: int):
         rule = _rule(rule_id)
         try:
@@ -96,7 +102,7 @@ class ScoringRuleDetailView(APIView):
             raise _refused(error) from error
         return Response(ScoringRuleSerializer(rule).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(operation_id="scoring_rule_delete", responses={204: None})
     def delete(self, request, rule_id: int):
         rules.delete_rule(rule=_rule(rule_id), **_author(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
