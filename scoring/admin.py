@@ -1,9 +1,82 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from .models import RescoreMark
+from .models import RescoreJob, RescoreMark, RuleVersion, ScoreChange, ScoringRule, ScoringSettings
+from .rules import EDITABLE_FIELDS, RuleInvalid, create_rule, delete_rule, update_rule
+from .services import start_full_rescore
 
 
 @admin.register(RescoreMark)
 class RescoreMarkAdmin(admin.ModelAdmin):
-    list_display = ["lead", "marked_at", "leased_until", "attempts"]
+    list_display = ["lead", "marked_at", "generation", "settled_generation", "leased_until", "rescored_at"]
     raw_id_fields = ["lead"]
+
+
+class RuleVersionInline(admin.TabularInline):
+    model = RuleVersion
+    extra = 0
+    can_delete = False
+    fields = ["version", "label", "points", "daily_cap", "half_life_days", "active", "changed_by_label", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(admin.ModelAdmin):
+    """Edits go through scoring.rules, so each save is a new version and rescores everyone."""
+
+    list_display = ["label", "kind", "event_type", "points", "daily_cap", "half_life_days", "active", "version"]
+    list_filter = ["kind", "active"]
+    fields = EDITABLE_FIELDS
+    inlines = [RuleVersionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(archived_at__isnull=True)
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data.get(name, getattr(obj, name)) for name in EDITABLE_FIELDS}
+        try:
+            if change:
+                saved = update_rule(rule=ScoringRule.objects.get(pk=obj.pk), changes=data, user=request.user)
+            else:
+                saved = create_rule(data=data, user=request.user)
+        except RuleInvalid as error:
+            messages.error(request, f"Not saved: {error}")
+            return
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        delete_rule(rule=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for rule in queryset:
+            delete_rule(rule=rule, user=request.user)
+
+
+@admin.register(ScoringSettings)
+class ScoringSettingsAdmin(admin.ModelAdmin):
+    list_display = ["mql_threshold", "recycle_threshold", "default_half_life_days", "updated_at"]
+
+    def has_add_permission(self, request):
+        return not ScoringSettings.objects.exists()
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if "default_half_life_days" in form.changed_data:
+            start_full_rescore(cause="default half-life changed")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScoreChange)
+class ScoreChangeAdmin(admin.ModelAdmin):
+    list_display = ["lead", "old_score", "new_score", "cause", "at"]
+    raw_id_fields = ["lead"]
+    list_select_related = ["lead"]
+
+
+@admin.register(RescoreJob)
+class RescoreJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "cause", "status", "done", "total", "created_at", "finished_at"]
