@@ -15,7 +15,7 @@ from funnel.roles import Role, has_role
 
 from . import selectors
 from .forms import RuleForm, ThresholdForm
-from .models import ScoringRule
+from .models import ConditionOp, ScoringRule
 
 EDITOR_ROLES = (Role.MARKETER, Role.ADMIN)
 READER_ROLES = (Role.MARKETER, Role.ADMIN, Role.SALES_MANAGER)
@@ -193,13 +193,17 @@ def _describe(draft: dict, rule: ScoringRule | None) -> list[dict]:
 def _what_it_scores(rule: ScoringRule) -> str:
     """ "page_view where url contains /pricing" or "job_title contains VP, Head"."""
     tests = " and ".join(
-        f"{condition.get('field')} {condition.get('op')} {_show(condition.get('value'))}"
+        f"{condition.get('field')} {_op_label(condition.get('op'))} {_show(condition.get('value'))}"
         for condition in rule.conditions or []
         if isinstance(condition, dict)
     )
     if rule.event_type:
         return f"{rule.event_type} where {tests}" if tests else rule.event_type
     return tests or "every lead"
+
+
+def _op_label(op) -> str:
+    return ConditionOp(op).label if op in ConditionOp.values else str(op)
 
 
 def _show(value) -> str:

@@ -295,3 +295,11 @@ def test_a_manager_may_not_publish(client, manager, pricing, scenario):
     preview = preview_of(pricing, 12, scenario["now"])
     client.force_login(manager)
     assert client.post(f"/scoring/rules/previews/{preview.pk}/publish/").status_code == 403
+
+
+def test_a_threshold_preview_counts_crossings_at_the_new_threshold(rules, scenario):
+    preview = RulePreview.objects.create(draft={"action": "thresholds", "mql_threshold": 45, "recycle_threshold": 20})
+    preview = run_rule_preview(preview_id=preview.pk, as_of=scenario["now"])
+    # X scores 45 under the rules in force: enough once the threshold is 45.
+    assert preview.results["mql_threshold"] == 45
+    assert [lead["id"] for lead in preview.results["now"]["leads"]] == [scenario["x"].pk]
