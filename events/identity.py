@@ -73,16 +73,19 @@ def _resolve_once(*, email, external_id, anonymous_id, traits, actor) -> Lead:
     if survivor is None:
         fields = {key: value for key, value in traits.items() if value not in (None, "")}
         return create_lead(actor=actor, email=email, external_id=external_id, anonymous_id=anonymous_id, **fields)
+    merged: set[int] = set()
     for other in (by_external, by_anonymous):
         if (
             other is not None
             and other.pk != survivor.pk
+            and other.pk not in merged
             and other.merged_into_id is None
             and not other.email
             and (not other.external_id or other.external_id == external_id)
             and other.erased_at is None
         ):
             merge_leads(survivor=survivor, merged=other, actor=actor, reason="Same person: identified by an event")
+            merged.add(other.pk)
     changes: dict = {}
     captured = False
     if email and not survivor.email and by_email is None:

@@ -66,7 +66,7 @@ def record_events_reference(
     and what the set-based path is tested against."""
     actor = actor_for(api_key)
     statuses: list[str] = []
-    latest: dict[int, object] = {}
+    touched: set[int] = set()
     with transaction.atomic():
         seen: set[str] = set()
         for event in events:
@@ -85,11 +85,11 @@ def record_events_reference(
                 statuses.append(DUPLICATE)
                 continue
             statuses.append(ACCEPTED)
-            if lead.pk not in latest or event.occurred_at > latest[lead.pk]:
-                latest[lead.pk] = event.occurred_at
-        for lead_id, occurred_at in sorted(latest.items()):
-            touch_last_engaged(lead_id=lead_id, occurred_at=occurred_at)
-        mark_for_rescore(lead_ids=latest.keys())
+            # At once, not at the end: a later event of the batch may merge this lead,
+            # and the merge carries last_engaged_at over to the survivor.
+            touch_last_engaged(lead_id=lead.pk, occurred_at=event.occurred_at)
+            touched.add(lead.pk)
+        mark_for_rescore(lead_ids=touched)
     return statuses
 
 
