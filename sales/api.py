@@ -6,7 +6,7 @@ on (reps: unassigned and their own) is decided per object by the services."""
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,6 +18,7 @@ from leads.actors import Actor
 from . import selectors, services
 from .models import SalesAlert
 from .serializers import (
+    ErrorEnvelopeSerializer,
     QueueActionResultSerializer,
     QueueAlertSerializer,
     QueuePageSerializer,
@@ -25,6 +26,18 @@ from .serializers import (
 )
 
 MAX_LIMIT = 200
+ALERT_ID = OpenApiParameter("alert_id", int, OpenApiParameter.PATH, description="The alert's id.")
+
+
+def _errors(*codes: int) -> dict:
+    why = {
+        400: "Bad input; `fields` names what is wrong.",
+        401: "No API key or session, or an unknown or revoked key.",
+        403: "The key's scope or the caller's role does not allow this, or the alert is another rep's.",
+        404: "No such alert.",
+        409: "`alert_already_taken` (with `taken_by`) or `stage_move_refused`.",
+    }
+    return {code: OpenApiResponse(ErrorEnvelopeSerializer, description=why[code]) for code in codes}
 
 
 def _actor(request) -> Actor:
@@ -60,7 +73,7 @@ class QueueView(APIView):
             OpenApiParameter("limit", int, description=f"1–{MAX_LIMIT}, default 50."),
             OpenApiParameter("offset", int),
         ],
-        responses=QueuePageSerializer,
+        responses={200: QueuePageSerializer, **_errors(400, 401, 403)},
     )
     def get(self, request):
         view = (request.query_params.get("filter") or "all").strip().lower()
@@ -90,7 +103,11 @@ class AcceptView(APIView):
     permission_classes = [ScopePermission]
     required_scopes = {"POST": Scope.QUEUE_WRITE}
 
-    @extend_schema(request=None, responses=QueueActionResultSerializer)
+    @extend_schema(
+        parameters=[ALERT_ID],
+        request=None,
+        responses={200: QueueActionResultSerializer, **_errors(401, 403, 404, 409)},
+    )
     def post(self, request, alert_id: int):
         alert = get_object_or_404(SalesAlert, pk=alert_id)
         services.accept_alert(alert=alert, user=request.user, actor=_actor(request))
@@ -101,7 +118,11 @@ class RejectView(APIView):
     permission_classes = [ScopePermission]
     required_scopes = {"POST": Scope.QUEUE_WRITE}
 
-    @extend_schema(request=RejectRequestSerializer, responses=QueueActionResultSerializer)
+    @extend_schema(
+        parameters=[ALERT_ID],
+        request=RejectRequestSerializer,
+        responses={200: QueueActionResultSerializer, **_errors(400, 401, 403, 404, 409)},
+    )
     def post(self, request, alert_id: int):
         alert = get_object_or_404(SalesAlert, pk=alert_id)
         body = RejectRequestSerializer(data=request.data)

@@ -1,7 +1,8 @@
 """Writes of the sales app: alerts, the queue's actions, deals, activities, SLAs.
 
 Lock order, the same in every writer here so none can deadlock another:
-the lead (leads.services.lock_lead) → its alert row → the round-robin cursor.
+the lead (leads.services.lock_lead) → its alert row (→ the round-robin cursor row, on
+SQLite only; PostgreSQL takes turns from a sequence and locks nothing for them).
 Stage changes go through leads.services.move_lead, the only writer of Lead.stage.
 """
 
@@ -10,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -91,14 +92,23 @@ def _locked_cursor() -> AssignmentCursor:
 
 
 def next_assignee():
-    """The next active rep after the last one assigned, in id order; None when
-    round-robin is off or there is no active rep. Deactivated reps are skipped."""
+    """The next active rep in turn (id order); None when round-robin is off or there is
+    no active rep. Deactivated reps are not in the list, so they get none.
+
+    On PostgreSQL the turn is a sequence's nextval(), which never waits on another
+    transaction: raising an alert inside a long rescoring transaction holds no lock that
+    other workers would queue behind (a rolled-back turn is merely skipped). SQLite runs
+    one writer at a time anyway and keeps the turn in a locked cursor row."""
     if not settings.FUNNEL_ROUND_ROBIN:
         return None
     reps = list(active_reps())
     if not reps:
         return None
-    # The cursor row lock serialises concurrent assignments, so each rep gets their turn.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('sales_round_robin_turn')")
+            turn = cursor.fetchone()[0]
+        return reps[(turn - 1) % len(reps)]
     cursor = _locked_cursor()
     after = cursor.last_assignee_id or 0
     chosen = next((rep for rep in reps if rep.pk > after), reps[0])

@@ -106,7 +106,7 @@ def test_a_rep_works_a_lead_from_call_to_won_deal_on_its_page(unassigned_alert, 
 
 
 def test_my_leads_lists_my_accepted_leads_and_not_others(rep1, rep2):
-    mine, theirs = make_alert(company="Mine Inc"), make_alert(company="Theirs Ltd")
+    mine, theirs = make_alert(company="Mine Inc", assignee=rep1), make_alert(company="Theirs Ltd", assignee=rep2)
     accept_alert(alert=mine, user=rep1)
     accept_alert(alert=theirs, user=rep2)
     html = signed_in(rep1).get("/my-leads/").content.decode()

@@ -39,8 +39,7 @@ def test_a_second_accept_is_told_who_took_the_alert(unassigned_alert, rep1, rep2
 
 
 def test_a_rep_cannot_accept_an_alert_assigned_to_another_rep(rep1, rep2):
-    alert = make_alert()
-    assert alert.assignee == rep1
+    alert = make_alert(assignee=rep1)
     with pytest.raises(SalesActionForbidden):
         accept_alert(alert=alert, user=rep2)
 
@@ -91,7 +90,7 @@ def test_the_reasons_list_is_a_setting(unassigned_alert, rep1, settings):
 
 
 def test_a_manager_reassigns_an_alert_and_the_new_rep_is_told(rep1, rep2, manager):
-    alert = make_alert()
+    alert = make_alert(assignee=rep1)
     reassign_alert(alert=alert, user=manager, to_user=rep2)
     alert.refresh_from_db()
     assert alert.assignee == rep2
@@ -99,7 +98,7 @@ def test_a_manager_reassigns_an_alert_and_the_new_rep_is_told(rep1, rep2, manage
 
 
 def test_a_rep_cannot_reassign(rep1, rep2):
-    alert = make_alert()
+    alert = make_alert(assignee=rep1)
     with pytest.raises(SalesActionForbidden):
         reassign_alert(alert=alert, user=rep1, to_user=rep2)
 

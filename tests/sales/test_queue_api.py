@@ -54,15 +54,14 @@ def test_a_marketer_reads_the_queue_but_cannot_accept(unassigned_alert, marketer
 
 
 def test_a_rep_cannot_accept_another_reps_alert(rep1, rep2):
-    alert = make_alert()
-    assert alert.assignee == rep1
+    alert = make_alert(assignee=rep1)
     response = key_client(scopes=["queue:write"], user=rep2).post(accept_url(alert))
     assert response.status_code == 403
     assert "rep1" in response.json()["error"]["message"]
 
 
 def test_a_rep_accepts_their_own_alert(rep1):
-    alert = make_alert()
+    alert = make_alert(assignee=rep1)
     response = key_client(scopes=["queue:write"], user=rep1).post(accept_url(alert))
     assert response.status_code == 200
     assert response.json()["status"] == "accepted"
@@ -153,8 +152,8 @@ def test_the_queue_lists_open_alerts_by_score_then_age(rep1, round_robin_off):
 
 
 def test_the_queue_filters_mine_and_unassigned(rep1, rep2, settings):
-    mine = make_alert()
-    make_alert()  # rep2's
+    mine = make_alert(assignee=rep1)
+    make_alert(assignee=rep2)
     settings.FUNNEL_ROUND_ROBIN = False
     nobodys = make_alert()
     client = key_client(scopes=["leads:read"], user=rep1)
@@ -193,3 +192,8 @@ def test_reading_the_queue_takes_the_same_queries_for_3_or_30_alerts(rep1, round
         ActivityFactory(lead=make_alert().lead)
     with django_assert_num_queries(3):
         assert len(client.get("/api/v1/queue").json()["results"]) == 30
+
+
+def test_an_alert_id_past_the_integer_range_is_404_not_500(rep1):
+    response = key_client(scopes=["queue:write"], user=rep1).post("/api/v1/queue/99999999999999999999999/accept")
+    assert response.status_code == 404
