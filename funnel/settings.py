@@ -209,6 +209,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Lead lifecycle: events in, scores, stages and the sales queue out.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "leads.stages.Stage",
+        "MoveKindEnum": "leads.stages.MoveKind",
+        "RuleKindEnum": "scoring.models.RuleKind",
+    },
 }
 
 # --- Security (production) --------------------------------------------------

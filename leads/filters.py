@@ -1,0 +1,44 @@
+"""Filters of the leads API (`GET /api/v1/leads?...`)."""
+
+import django_filters
+from django.core.validators import RegexValidator
+from django.db.models import Q
+
+from .models import Lead
+from .stages import Stage
+
+
+class LeadFilter(django_filters.FilterSet):
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, help_text="One or more stage slugs.")
+    owner = django_filters.CharFilter(
+        method="filter_owner",
+        validators=[RegexValidator(r"^(none|[0-9]{1,18})$", "A user id, or `none`.")],
+        help_text="A user id, or `none` for unassigned leads.",
+    )
+    score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
+    score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
+    source = django_filters.CharFilter(field_name="source")
+    campaign = django_filters.CharFilter(field_name="utm_campaign", help_text="The lead's utm_campaign.")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    search = django_filters.CharFilter(method="filter_search", help_text="Part of the name, email or company.")
+
+    class Meta:
+        model = Lead
+        fields: list = []
+
+    def filter_owner(self, queryset, name, value):
+        if value == "none":
+            return queryset.filter(owner__isnull=True)
+        return queryset.filter(owner_id=int(value))
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(email__icontains=value)
+            | Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+            | Q(company__icontains=value)
+        )

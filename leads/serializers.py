@@ -1,0 +1,162 @@
+"""Shapes of the leads API. Validation only: writes go through leads.services."""
+
+from django.contrib.auth import get_user_model
+from django.db.models.functions import Lower
+from rest_framework import serializers
+
+from events.models import EngagementEvent
+
+from .models import Deal, Lead, StageTransition
+from .stages import Stage
+
+PROFILE_FIELDS = [
+    "email",
+    "external_id",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "phone",
+    "country",
+    "company_size",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+]
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    owner = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    owner_username = serializers.CharField(source="owner.username", read_only=True, allow_null=True, default=None)
+    stage_label = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            *PROFILE_FIELDS,
+            "anonymous_id",
+            "stage",
+            "stage_label",
+            "stage_entered_at",
+            "score",
+            "cycle",
+            "recycle_count",
+            "owner",
+            "owner_username",
+            "last_engaged_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EngagementEvent
+        fields = ["id", "message_id", "type", "occurred_at", "received_at", "properties", "source"]
+        read_only_fields = fields
+
+
+class TransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StageTransition
+        fields = [
+            "id",
+            "cycle",
+            "from_stage",
+            "to_stage",
+            "kind",
+            "actor_kind",
+            "actor_label",
+            "reason",
+            "reason_code",
+            "occurred_at",
+        ]
+        read_only_fields = fields
+
+
+class LeadDetailSerializer(LeadSerializer):
+    recent_events = EventSerializer(many=True, read_only=True)
+    stage_history = TransitionSerializer(many=True, read_only=True)
+    score_explanation = serializers.JSONField(read_only=True, allow_null=True)
+
+    class Meta(LeadSerializer.Meta):
+        fields = [*LeadSerializer.Meta.fields, "recent_events", "stage_history", "score_explanation"]
+        read_only_fields = fields
+
+
+class LeadWriteSerializer(serializers.ModelSerializer):
+    """Create (POST) and edit (PATCH) a lead's profile. The stage is set only at creation;
+    afterwards it moves through /transitions."""
+
+    owner = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
+    )
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False, write_only=True)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, write_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [*PROFILE_FIELDS, "owner", "stage", "reason"]
+        extra_kwargs = {"email": {"validators": []}, "external_id": {"validators": []}}
+
+    def validate_email(self, value):
+        if not value:
+            return None
+        value = value.strip()
+        taken = Lead.objects.alias(email_lower=Lower("email")).filter(email_lower=value.lower())
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("Another lead already has this email.")
+        return value
+
+    def validate_external_id(self, value):
+        if not value:
+            return None
+        taken = Lead.objects.filter(external_id=value)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("Another lead already has this external id.")
+        return value
+
+    def validate(self, attrs):
+        if self.instance is not None and ("stage" in attrs or "reason" in attrs):
+            raise serializers.ValidationError({"stage": ["Move a lead through POST /api/v1/leads/{id}/transitions."]})
+        return attrs
+
+
+class DealInputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Deal
+        fields = [
+            "value",
+            "currency",
+            "expected_close_date",
+            "next_step",
+            "proposal_sent_at",
+            "proposal_accepted_at",
+            "lost_reason",
+        ]
+        extra_kwargs = {"value": {"min_value": 0}}
+
+
+class TransitionRequestSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=Stage.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason_code = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
+    deal = DealInputSerializer(required=False)
+
+
+class TransitionResultSerializer(serializers.Serializer):
+    transition = TransitionSerializer()
+    lead = LeadSerializer()
+
+
+class LeadErrorSerializer(serializers.Serializer):
+    error = serializers.DictField(help_text='{"code": "...", "message": "...", "fields": {"<field>": ["..."]}}')
