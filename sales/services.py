@@ -344,8 +344,11 @@ def transition_lead(
         locked = lock_lead(lead_id=lead.pk)
         from_stage = locked.stage
         sales_move = to in (Stage.SAL, Stage.SQL, Stage.CUSTOMER) or from_stage in (Stage.MQL, Stage.SAL, Stage.SQL)
-        if sales_move and actor.user is not None and not may_work_lead(user=actor.user, lead=locked):
-            raise SalesActionForbidden("This lead belongs to another rep.")
+        if sales_move and _person(actor.user) is not None:
+            if not can_act_on_queue(actor.user):
+                raise SalesActionForbidden("Leads move through the sales stages by sales reps and managers.")
+            if not may_work_lead(user=actor.user, lead=locked):
+                raise SalesActionForbidden("This lead belongs to another rep.")
         existing = Deal.objects.filter(lead=locked, cycle=locked.cycle).first()
         if to == Stage.CUSTOMER and from_stage == Stage.SQL and existing is None and "value" not in fields:
             raise StageMoveRefused("Winning a lead needs its deal's value.", from_stage=from_stage, to_stage=to)

@@ -118,3 +118,9 @@ def test_a_rep_taking_an_unowned_lead_to_sal_by_a_direct_move_becomes_its_owner(
     transition_lead(lead=unassigned_alert.lead, to=Stage.SAL, actor=Actor.for_user(rep1))
     unassigned_alert.lead.refresh_from_db()
     assert unassigned_alert.lead.owner == rep1
+
+
+def test_a_marketer_cannot_move_an_mql_into_sales_by_a_direct_move(unassigned_alert, marketer):
+    with pytest.raises(SalesActionForbidden) as refusal:
+        transition_lead(lead=unassigned_alert.lead, to=Stage.SAL, actor=Actor.for_user(marketer))
+    assert "sales reps and managers" in refusal.value.message
