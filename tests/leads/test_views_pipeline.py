@@ -117,3 +117,15 @@ def test_move_page_offers_only_the_allowed_targets(client, marketer):
     client.force_login(marketer)
     choices = [value for value, _ in client.get(f"/leads/{lead.pk}/move/").context["form"].fields["to"].choices]
     assert choices == [Stage.NURTURE, Stage.MQL, Stage.SAL, Stage.SQL, Stage.CUSTOMER]
+
+
+def test_a_one_day_range_shows_the_leads_created_that_day_in_counts_and_cards(client, marketer):
+    from datetime import UTC, datetime
+
+    create_lead(actor=system, email="late@example.com", created_at=datetime(2026, 3, 1, 23, 59, tzinfo=UTC))
+    create_lead(actor=system, email="next@example.com", created_at=datetime(2026, 3, 2, 0, 0, tzinfo=UTC))
+    client.force_login(marketer)
+    response = client.get("/pipeline/", {"created_from": "2026-03-01", "created_to": "2026-03-01"})
+    column = next(c for c in response.context["columns"] if c["stage"] == Stage.LEAD_GEN)
+    assert column["count"] == 1
+    assert [lead.email for lead in column["leads"]] == ["late@example.com"]
