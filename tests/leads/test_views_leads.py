@@ -338,3 +338,12 @@ def test_erasing_removes_personal_data_and_the_lead_from_the_list(client, market
     lead.refresh_from_db()
     assert (lead.email, lead.first_name, lead.erased_at is not None) == (None, "", True)
     assert client.get(f"/leads/{lead.pk}/").status_code == 404
+
+
+def test_a_rep_opens_their_own_lead_with_the_sales_actions_and_no_marketing_ones(client, rep1):
+    lead = LeadFactory(owner=rep1, stage=Stage.SAL)
+    client.force_login(rep1)
+    response = client.get(f"/leads/{lead.pk}/")
+    assert response.status_code == 200
+    assert response.context["sales_actions"] == "sales/_lead_actions.html"
+    assert f"/leads/{lead.pk}/erase/".encode() not in response.content
