@@ -4,6 +4,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from leads.models import Activity, Deal, Lead, StageTransition
+from leads.services import record_leads_created
 from leads.stages import MoveKind, Stage
 
 User = get_user_model()
@@ -71,6 +72,8 @@ class LeadFactory(factory.django.DjangoModelFactory):
                 actor_label="factory",
                 occurred_at=self.stage_entered_at,
             )
+            # Counted in the pipeline summary like every lead the services create.
+            record_leads_created(leads=[self])
 
 
 class AnonymousLeadFactory(LeadFactory):
