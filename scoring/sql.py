@@ -42,10 +42,16 @@ def _json_condition(source: str, condition: Condition, params: Params) -> str:
     return _text_condition(f"({source} ->> {key})", condition, params)
 
 
+def _like_pattern(needle: str) -> str:
+    escaped = needle.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def _text_condition(expression: str, condition: Condition, params: Params) -> str:
     if condition.op == ConditionOp.CONTAINS:
-        tests = [f"position(lower({params.add(needle)}) in lower({expression})) > 0" for needle in condition.values]
-        return f"COALESCE(({' OR '.join(tests)}), false)"
+        # One lower() and one LIKE ANY for all needles: a substring test, as in the reference.
+        patterns = params.add([_like_pattern(needle) for needle in condition.values])
+        return f"COALESCE(lower({expression}) LIKE ANY ({patterns}::text[]), false)"
     if condition.op == ConditionOp.IN:
         return f"COALESCE({expression} = ANY({params.add(list(condition.values))}::text[]), false)"
     return f"COALESCE({expression} = {params.add(condition.values[0])}, false)"
@@ -67,10 +73,10 @@ def _lead_condition(condition: Condition, params: Params) -> str:
     return _text_condition(f"NULLIF(l.{column}, '')", condition, params)
 
 
-def _event_match(rule: RuleSpec, params: Params) -> str:
-    parts = [f"e.type = {params.add(rule.event_type)}"]
-    parts += [_json_condition("e.properties", c, params) for c in rule.conditions]
-    return " AND ".join(parts)
+def _conditions_on_event(rule: RuleSpec, params: Params) -> str:
+    if not rule.conditions:
+        return "true"
+    return " AND ".join(_json_condition("e.properties", c, params) for c in rule.conditions)
 
 
 def _fit_match(rule: RuleSpec, params: Params) -> str:
@@ -79,21 +85,27 @@ def _fit_match(rule: RuleSpec, params: Params) -> str:
     return " AND ".join(_lead_condition(c, params) for c in rule.conditions)
 
 
-def scores_cte(*, rules: list[RuleSpec], params: Params, lead_ids_param: str, as_of_param: str) -> str:
-    """CTEs ending in `scores(id, old_score, score, contributions)` for the chunk's leads."""
+def scores_cte(
+    *, rules: list[RuleSpec], params: Params, lead_ids_param: str, as_of_param: str, explain_when: str = "true"
+) -> str:
+    """CTEs ending in `scores(id, old_score, score, contributions)` for the chunk's leads.
+
+    Contributions (the explanation, as jsonb) are built only for the leads where
+    `explain_when` holds (an expression over `s.score` and `s.old_score`): building
+    them is the dearest part, and an unchanged score needs no new explanation."""
     behaviour = [r for r in rules if r.is_behaviour]
     fit = [r for r in rules if not r.is_behaviour]
     rule_rows = (
         ", ".join(
             f"({params.add(r.id)}::bigint, {params.add(r.version)}::int, {params.add(r.label)}::text, "
-            f"{params.add(r.kind)}::text, {params.add(r.points)}::int, {params.add(r.daily_cap)}::int, "
-            f"{params.add(float(r.half_life_days))}::float8)"
+            f"{params.add(r.kind)}::text, {params.add(r.event_type)}::text, {params.add(r.points)}::int, "
+            f"{params.add(r.daily_cap)}::int, {params.add(float(r.half_life_days))}::float8)"
             for r in rules
         )
-        or "(NULL::bigint, NULL::int, NULL::text, NULL::text, NULL::int, NULL::int, NULL::float8)"
+        or "(NULL::bigint, NULL::int, NULL::text, NULL::text, NULL::text, NULL::int, NULL::int, NULL::float8)"
     )
     ctes = [
-        f"rules (rule_id, version, label, kind, points, cap, half_life) AS (VALUES {rule_rows})",
+        f"rules (rule_id, version, label, kind, event_type, points, cap, half_life) AS (VALUES {rule_rows})",
         f"""chunk AS (
             SELECT l.id, l.score AS old_score, l.attributes, l.email, l.first_name, l.last_name, l.company,
                    l.job_title, l.phone, l.country, l.company_size, l.source, l.utm_source, l.utm_medium,
@@ -101,26 +113,26 @@ def scores_cte(*, rules: list[RuleSpec], params: Params, lead_ids_param: str, as
                    CASE WHEN l.cycle > 1 THEN (
                        SELECT max(t.occurred_at) FROM leads_stagetransition t
                        WHERE t.lead_id = l.id AND t.kind = 'new_cycle') END AS window_start
-            FROM leads_lead l WHERE l.id = ANY({lead_ids_param}))""",
+            FROM (SELECT DISTINCT unnest({lead_ids_param}) AS id) ids JOIN leads_lead l ON l.id = ids.id)""",
     ]
     per_rule_parts = []
     if behaviour:
-        types = params.add(sorted({r.event_type for r in behaviour}))
-        hits = ", ".join(f"({params.add(r.id)}::bigint, {_event_match(r, params)})" for r in behaviour)
+        # Joined on the event type, each event meets only its type's rules; the CASE then
+        # tests that one rule's property conditions.
+        matches = " ".join(f"WHEN {params.add(r.id)} THEN {_conditions_on_event(r, params)}" for r in behaviour)
         ctes += [
             f"""hits AS (
-                SELECT e.lead_id, e.id, e.occurred_at, m.rule_id,
+                SELECT e.lead_id, e.id, e.occurred_at, r.rule_id,
                        extract(epoch from ({as_of_param} - e.occurred_at))::float8 AS age,
                        row_number() OVER (
-                           PARTITION BY e.lead_id, m.rule_id, (e.occurred_at AT TIME ZONE 'UTC')::date
+                           PARTITION BY e.lead_id, r.rule_id, (e.occurred_at AT TIME ZONE 'UTC')::date
                            ORDER BY e.occurred_at, e.id) AS nth
                 FROM events_engagementevent e
                 JOIN chunk l ON l.id = e.lead_id
-                CROSS JOIN LATERAL (VALUES {hits}) AS m (rule_id, hit)
-                WHERE e.lead_id = ANY({lead_ids_param}) AND e.type = ANY({types}::text[])
-                  AND e.occurred_at <= {as_of_param}
+                JOIN rules r ON r.kind = 'behaviour' AND r.event_type = e.type
+                WHERE e.occurred_at <= {as_of_param}
                   AND (l.window_start IS NULL OR e.occurred_at >= l.window_start)
-                  AND m.hit)""",
+                  AND CASE r.rule_id {matches} ELSE false END)""",
             f"""behaviour AS (
                 SELECT h.lead_id, h.rule_id,
                        count(*) FILTER (WHERE r.cap IS NULL OR h.nth <= r.cap) AS events,
@@ -148,19 +160,22 @@ def scores_cte(*, rules: list[RuleSpec], params: Params, lead_ids_param: str, as
         )
     ctes += [
         f"per_rule (lead_id, rule_id, points, value, events, capped) AS ({' UNION ALL '.join(per_rule_parts)})",
-        """per_lead AS (
-            SELECT p.lead_id, sum(p.value) AS total,
+        """per_lead AS (SELECT lead_id, sum(value) AS total FROM per_rule GROUP BY lead_id)""",
+        """totals AS (
+            SELECT c.id, c.old_score, COALESCE(greatest(0, floor(p.total + 0.5))::int, 0) AS score
+            FROM chunk c LEFT JOIN per_lead p ON p.lead_id = c.id)""",
+        f"""explained AS (
+            SELECT p.lead_id,
                    jsonb_agg(jsonb_build_object(
                        'rule_id', p.rule_id, 'version', r.version, 'label', r.label, 'kind', r.kind,
                        'points', p.points, 'value', round(p.value::numeric, 3), 'events', p.events,
                        'capped', p.capped) ORDER BY p.rule_id) AS contributions
             FROM per_rule p JOIN rules r ON r.rule_id = p.rule_id
+            WHERE p.lead_id IN (SELECT s.id FROM totals s WHERE {explain_when})
             GROUP BY p.lead_id)""",
         """scores AS (
-            SELECT c.id, c.old_score,
-                   COALESCE(greatest(0, floor(p.total + 0.5))::int, 0) AS score,
-                   COALESCE(p.contributions, '[]'::jsonb) AS contributions
-            FROM chunk c LEFT JOIN per_lead p ON p.lead_id = c.id)""",
+            SELECT t.id, t.old_score, t.score, COALESCE(x.contributions, '[]'::jsonb) AS contributions
+            FROM totals t LEFT JOIN explained x ON x.lead_id = t.id)""",
     ]
     return "WITH " + ",\n".join(ctes)
 
@@ -168,10 +183,16 @@ def scores_cte(*, rules: list[RuleSpec], params: Params, lead_ids_param: str, as
 def read_scores_query(*, rules: list[RuleSpec], lead_ids: list[int], as_of: datetime) -> tuple[str, dict]:
     """Scores of `lead_ids` at `as_of`, written nowhere: the set-based path for tests."""
     params = Params()
-    lead_ids_param = params.add(list(lead_ids))
+    lead_ids_param = params.add(array_literal(lead_ids))
     as_of_param = params.add(as_of)
     sql = scores_cte(rules=rules, params=params, lead_ids_param=f"{lead_ids_param}::bigint[]", as_of_param=as_of_param)
     return sql + "\nSELECT id, score, contributions FROM scores ORDER BY id", params.values
+
+
+def array_literal(ids) -> str:
+    """Ids as one '{1,2,3}' text: psycopg2 would send a list as ARRAY[1, 2, 3], an
+    expression PostgreSQL takes ~35 µs an element to plan (0.35 s for 10,000)."""
+    return "{" + ",".join(str(int(value)) for value in ids) + "}"
 
 
 def decode_json(value):
@@ -197,13 +218,19 @@ def rescore_statement(
     `chunk` reads their latest stage and flags and nobody moves them meanwhile.
     """
     params = Params()
-    lead_ids_param = f"{params.add(list(lead_ids))}::bigint[]"
+    lead_ids_param = f"{params.add(array_literal(lead_ids))}::bigint[]"
     as_of_param = params.add(as_of)
     recycle_param = params.add(recycle)
     mql_param = params.add(mql)
     cause_param = params.add(cause[:60])
     stages_param = params.add(list(PRE_MQL_STAGES))
-    sql = scores_cte(rules=rules, params=params, lead_ids_param=lead_ids_param, as_of_param=as_of_param)
+    sql = scores_cte(
+        rules=rules,
+        params=params,
+        lead_ids_param=lead_ids_param,
+        as_of_param=as_of_param,
+        explain_when=f"s.score <> s.old_score OR s.score >= {mql_param}",
+    )
     sql += f""",
         stored AS (
             UPDATE leads_lead l

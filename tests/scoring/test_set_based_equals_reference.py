@@ -18,7 +18,19 @@ from .conftest import EventFactory
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 BASE = datetime(2026, 6, 15, 0, 0, tzinfo=UTC)
-WORDS = ["/pricing", "/Pricing/team", "/blog/a", "/careers", "demo-request", "contact", "VP", "vp sales", "x"]
+WORDS = [
+    "/pricing",
+    "/Pricing/team",
+    "/blog/a",
+    "/careers",
+    "demo-request",
+    "contact",
+    "VP",
+    "vp sales",
+    "x",
+    "a_b%",
+    "ab",
+]
 EVENT_TYPES = ["page_view", "form_submitted", "email_clicked"]
 
 scalar = st.one_of(st.sampled_from(WORDS), st.integers(-5, 120), st.booleans())
