@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from leads.actors import Actor
@@ -51,12 +51,18 @@ def record_events(
 
                 return record_events_fast(events=events, source=source, api_key=api_key)
             return record_events_reference(events=events, source=source, api_key=api_key)
-        except OperationalError as error:
-            if attempt == 2 or "deadlock" not in str(error):
+        except Exception as error:
+            if attempt == 2 or not _is_deadlock(error):
                 raise
             logger.warning("Ingest batch hit a deadlock; retrying (attempt %s).", attempt + 2)
             time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def _is_deadlock(error: BaseException) -> bool:
+    """PostgreSQL's deadlock_detected (40P01), raised through Django's cursor or, on the
+    set-based path, straight from psycopg2's."""
+    return any(getattr(cause, "pgcode", None) == "40P01" for cause in (error, error.__cause__))
 
 
 def record_events_reference(

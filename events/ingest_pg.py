@@ -2,7 +2,8 @@
 
 Per batch, in one transaction, a constant number of statements whatever its size:
 1. one SELECT finds message_ids already stored (answered `duplicate`, not resolved);
-2. one SELECT finds every lead any event names (tombstones resolve to their survivor);
+2. one SELECT finds every lead any event names (tombstones resolve to their survivor),
+   one more locks those leads in id order (no deadlocks between batches);
 3. events whose identities all point at one lead go straight on; events naming only
    unknown identities get new leads from one `INSERT … ON CONFLICT DO NOTHING
    RETURNING` (a concurrent batch creating the same identity makes us re-read it,
@@ -59,6 +60,9 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
         pending = [index for index, status in enumerate(statuses) if status is None]
 
         known = _lookup(cursor, [events[index] for index in pending])
+        merged_meanwhile = _lock(cursor, set(known.values()))
+        if merged_meanwhile:
+            known = {pair: lead_id for pair, lead_id in known.items() if lead_id not in merged_meanwhile}
         lead_of: dict[int, int] = {}
         new_groups: dict[tuple, list[int]] = defaultdict(list)
         careful: list[int] = []
@@ -187,6 +191,21 @@ def _lookup(cursor, events: Sequence[Event]) -> dict[tuple[str, str], int]:
     return found
 
 
+def _lock(cursor, lead_ids: set[int]) -> set[int]:
+    """Lock every known lead the batch touches, in id order, before writing anything
+    (as leads.services.lock_leads does): two batches sharing leads then queue up
+    instead of deadlocking. NO KEY UPDATE still lets other batches insert events that
+    reference these leads (their foreign-key checks take KEY SHARE). Returns leads
+    merged away since the lookup: their events take the careful path to the survivor."""
+    if not lead_ids:
+        return set()
+    cursor.execute(
+        f"SELECT id, merged_into_id FROM {LEADS} WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+        [sorted(lead_ids)],
+    )
+    return {lead_id for lead_id, merged_into_id in cursor.fetchall() if merged_into_id is not None}
+
+
 def _untangle(new_groups: dict[tuple, list[int]], careful_events: list[Event], events: Sequence[Event]) -> list[int]:
     """Take out of `new_groups` every group that shares an identity with another group
     or with an event going the careful way: in batch order the rules might attach that
@@ -276,20 +295,15 @@ def _create_leads(cursor, keys: list[tuple], actor) -> dict[tuple, int]:
 
 
 def _touch_last_engaged(cursor, latest: dict[int, object]) -> None:
-    """Move last_engaged_at forward for every touched lead in one statement. The rows
-    are locked in id order first (as leads.services.lock_leads does), so two batches
-    touching the same leads queue up instead of deadlocking."""
+    """Move last_engaged_at forward for every touched lead in one statement (the rows
+    are already locked by _lock, or were created by this transaction)."""
     if not latest:
         return
-    ids = sorted(latest)
     execute_values(
         cursor,
-        f"WITH v(id, t) AS (VALUES %s), "
-        f"locked AS (SELECT l.id FROM {LEADS} l WHERE l.id IN (SELECT id FROM v) ORDER BY l.id FOR NO KEY UPDATE) "
-        f"UPDATE {LEADS} l SET last_engaged_at = v.t FROM v "
-        "WHERE l.id = v.id AND l.id IN (SELECT id FROM locked) "
-        "AND (l.last_engaged_at IS NULL OR l.last_engaged_at < v.t)",
-        [(lead_id, latest[lead_id]) for lead_id in ids],
+        f"UPDATE {LEADS} l SET last_engaged_at = v.t FROM (VALUES %s) AS v(id, t) "
+        "WHERE l.id = v.id AND (l.last_engaged_at IS NULL OR l.last_engaged_at < v.t)",
+        [(lead_id, latest[lead_id]) for lead_id in sorted(latest)],
         template="(%s::bigint, %s::timestamptz)",
-        page_size=len(ids),
+        page_size=len(latest),
     )
