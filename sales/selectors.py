@@ -9,6 +9,7 @@ from django.utils import timezone
 from events.models import ApiKey
 from funnel.roles import Role, is_sales_manager, role_of
 from leads.models import Activity, Deal, DealStatus, Lead
+from leads.selectors import leads_visible_to, live_leads
 from leads.stages import Stage
 
 from .models import AlertStatus, Notification, SalesAlert, WebhookDelivery, WebhookEndpoint
@@ -88,11 +89,25 @@ def my_leads_for(*, user, owner_id: int | None = None) -> QuerySet[Lead]:
     )
 
 
-def sales_lead_detail(*, lead_id: int) -> Lead:
+def sales_leads_for(user) -> QuerySet[Lead]:
+    """The leads whose sales page `user` may open: those leads.selectors.leads_visible_to
+    lets them open anywhere (a rep: their own and the unassigned MQLs), and for a rep also
+    those whose alert they hold or acted on, so a rep who rejected a lead still reads
+    why, while another rep's deal stays hidden."""
+    visible = leads_visible_to(user)
+    if role_of(user) != Role.SALES_REP:
+        return visible
+    touched = SalesAlert.objects.filter(Q(assignee=user) | Q(acted_by=user)).values("lead_id")
+    return live_leads().filter(Q(pk__in=visible.values("pk")) | Q(pk__in=touched))
+
+
+def sales_lead_detail(*, lead_id: int, user) -> Lead:
     """A lead with what its sales page shows: owner, deals, latest activities and
-    stage history (reasons included), and its open alert if any."""
+    stage history (reasons included), and its open alert if any; Lead.DoesNotExist
+    when it is not one of sales_leads_for(user)."""
     return (
-        Lead.objects.select_related("owner")
+        sales_leads_for(user)
+        .select_related("owner")
         .prefetch_related(
             Prefetch("deals", queryset=Deal.objects.order_by("-cycle")),
             Prefetch(

@@ -156,7 +156,7 @@ def queue_lead(request, lead_id: int):
     if role_of(request.user) is None:
         raise PermissionDenied
     try:
-        lead = selectors.sales_lead_detail(lead_id=lead_id)
+        lead = selectors.sales_lead_detail(lead_id=lead_id, user=request.user)
     except Lead.DoesNotExist as missing:
         raise Http404("No such lead.") from missing
     deal = next((deal for deal in lead.deals.all() if deal.cycle == lead.cycle), None)
