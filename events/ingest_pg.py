@@ -3,7 +3,7 @@
 Per batch, in one transaction, a constant number of statements whatever its size:
 1. one SELECT finds message_ids already stored (answered `duplicate`, not resolved);
 2. one SELECT finds every lead any event names (tombstones resolve to their survivor),
-   one more locks those leads in id order (no deadlocks between batches);
+   locking those leads in id order (no deadlocks between batches);
 3. events whose identities all point at one lead go straight on; events naming only
    unknown identities get new leads from one `INSERT … ON CONFLICT DO NOTHING
    RETURNING` (a concurrent batch creating the same identity makes us re-read it,
@@ -23,7 +23,6 @@ from collections.abc import Sequence
 
 from django.db import connection, transaction
 from django.utils import timezone
-from psycopg2.extras import execute_values
 
 from leads.models import Lead, StageTransition
 from leads.services import record_leads_created
@@ -59,10 +58,7 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
             statuses[first_index[message_id]] = DUPLICATE
         pending = [index for index, status in enumerate(statuses) if status is None]
 
-        known = _lookup(cursor, [events[index] for index in pending])
-        merged_meanwhile = _lock(cursor, set(known.values()))
-        if merged_meanwhile:
-            known = {pair: lead_id for pair, lead_id in known.items() if lead_id not in merged_meanwhile}
+        known = _lookup(cursor, [events[index] for index in pending], lock=True)
         lead_of: dict[int, int] = {}
         new_groups: dict[tuple, list[int]] = defaultdict(list)
         careful: list[int] = []
@@ -97,28 +93,26 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
 
         latest: dict[int, object] = {}
         if lead_of:
-            rows = [
-                (
-                    events[index].message_id,
-                    lead_id,
-                    events[index].type,
-                    events[index].occurred_at,
-                    events[index].properties_json,
+            chosen = list(lead_of.items())
+            # One statement, the columns passed as arrays: psycopg2 adapts each array in C,
+            # where VALUES lists would cost a Python-level mogrify per row.
+            cursor.execute(
+                f"INSERT INTO {EVENTS} (message_id, lead_id, type, occurred_at, received_at, properties, source,"
+                " api_key_id) SELECT u.m, u.l, u.t, u.o, %s, u.p::jsonb, %s, %s "
+                "FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::timestamptz[], %s::text[]) AS u(m, l, t, o, p) "
+                "ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+                [
+                    timezone.now(),
                     source,
                     api_key.pk if api_key is not None else None,
-                )
-                for index, lead_id in lead_of.items()
-            ]
-            now = timezone.now()
-            stored = execute_values(
-                cursor,
-                f"INSERT INTO {EVENTS} (message_id, lead_id, type, occurred_at, received_at, properties, source,"
-                f" api_key_id) VALUES %s ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
-                rows,
-                template=f"(%s, %s, %s, %s, '{now.isoformat()}'::timestamptz, %s::jsonb, %s, %s)",
-                page_size=len(rows),
-                fetch=True,
+                    [events[index].message_id for index, _ in chosen],
+                    [lead_id for _, lead_id in chosen],
+                    [events[index].type for index, _ in chosen],
+                    [events[index].occurred_at for index, _ in chosen],
+                    [events[index].properties_json for index, _ in chosen],
+                ],
             )
+            stored = cursor.fetchall()
             stored_ids = {message_id for (message_id,) in stored}
             for index, lead_id in lead_of.items():
                 event = events[index]
@@ -165,8 +159,14 @@ def _identities_of(key: tuple) -> list[tuple[str, str]]:
     return pairs
 
 
-def _lookup(cursor, events: Sequence[Event]) -> dict[tuple[str, str], int]:
-    """(kind, value) → the id of the live lead it belongs to (a tombstone's survivor)."""
+def _lookup(cursor, events: Sequence[Event], *, lock: bool = False) -> dict[tuple[str, str], int]:
+    """(kind, value) → the id of the live lead it belongs to (a tombstone's survivor).
+
+    With `lock`, the leads found are locked FOR NO KEY UPDATE in id order before
+    anything is written (as leads.services.lock_leads orders its locks): two batches
+    sharing leads then queue up instead of deadlocking, and NO KEY UPDATE still lets
+    other batches insert events referencing these leads (foreign-key checks take KEY
+    SHARE). A survivor of a tombstone is locked in a second, rarely needed statement."""
     emails = sorted({event.email for event in events if event.email})
     externals = sorted({event.external_id for event in events if event.external_id})
     anonymous = sorted({event.anonymous_id for event in events if event.anonymous_id})
@@ -174,29 +174,34 @@ def _lookup(cursor, events: Sequence[Event]) -> dict[tuple[str, str], int]:
         return {}
     # Each branch matches a partial unique index (lower(email), external_id, anonymous_id).
     cursor.execute(
-        f"SELECT lower(email), external_id, anonymous_id, COALESCE(merged_into_id, id) FROM {LEADS} "
+        f"SELECT lower(email), external_id, anonymous_id, id, merged_into_id FROM {LEADS} "
         "WHERE (email IS NOT NULL AND lower(email) = ANY(%s)) "
         "OR (external_id IS NOT NULL AND external_id = ANY(%s)) "
-        "OR (anonymous_id IS NOT NULL AND anonymous_id = ANY(%s))",
+        "OR (anonymous_id IS NOT NULL AND anonymous_id = ANY(%s))" + (" ORDER BY id FOR NO KEY UPDATE" if lock else ""),
         [emails, externals, anonymous],
     )
+    rows = cursor.fetchall()
+    survivors = {merged_into_id for *_, merged_into_id in rows if merged_into_id is not None}
+    gone: set[int] = set()
+    if lock and survivors:
+        gone = _lock(cursor, survivors - {lead_id for *_, lead_id, _ in rows})
     found: dict[tuple[str, str], int] = {}
-    for email, external_id, anonymous_id, lead_id in cursor.fetchall():
+    for email, external_id, anonymous_id, lead_id, merged_into_id in rows:
+        target = merged_into_id or lead_id
+        if target in gone:
+            continue
         if email:
-            found["email", email] = lead_id
+            found["email", email] = target
         if external_id:
-            found["external_id", external_id] = lead_id
+            found["external_id", external_id] = target
         if anonymous_id:
-            found["anonymous_id", anonymous_id] = lead_id
+            found["anonymous_id", anonymous_id] = target
     return found
 
 
 def _lock(cursor, lead_ids: set[int]) -> set[int]:
-    """Lock every known lead the batch touches, in id order, before writing anything
-    (as leads.services.lock_leads does): two batches sharing leads then queue up
-    instead of deadlocking. NO KEY UPDATE still lets other batches insert events that
-    reference these leads (their foreign-key checks take KEY SHARE). Returns leads
-    merged away since the lookup: their events take the careful path to the survivor."""
+    """Lock these leads in id order; returns those merged away meanwhile (events for
+    them are left to the careful path, which follows the tombstone)."""
     if not lead_ids:
         return set()
     cursor.execute(
@@ -226,69 +231,71 @@ def _untangle(new_groups: dict[tuple, list[int]], careful_events: list[Event], e
             careful_events += [events[index] for index in indexes]
 
 
+VARYING = ("email", "external_id", "anonymous_id", "stage")
+STAMPED = ("stage_entered_at", "created_at", "updated_at")
+
+
+def _lead_select_list():
+    """The SELECT list that fills every column of a new lead: the identity and stage
+    from the arrays, the creation time, and each field's default (typed, since an
+    untyped literal would not be cast to the column's type)."""
+    template = Lead()
+    expressions, defaults = [], []
+    for field in LEAD_FIELDS:
+        if field.attname in VARYING:
+            expressions.append(f"u.{field.attname}")
+        elif field.attname in STAMPED:
+            expressions.append("%(now)s")
+        else:
+            expressions.append(f"%(d{len(defaults)})s::{field.db_type(connection)}")
+            defaults.append(field.get_db_prep_save(getattr(template, field.attname), connection))
+    return ", ".join(expressions), {f"d{index}": value for index, value in enumerate(defaults)}
+
+
 def _create_leads(cursor, keys: list[tuple], actor) -> dict[tuple, int]:
     """One INSERT for every new identity; ON CONFLICT DO NOTHING covers each partial
     unique index, so a lead created concurrently is skipped (and re-read by the caller)
     instead of duplicated. Rows are sorted so concurrent batches take index locks in
     the same order."""
     now = timezone.now()
-    leads = []
-    for email, external_id, anonymous_id in sorted(keys, key=lambda key: tuple(part or "" for part in key)):
-        stage = Stage.LEAD_GEN if email else Stage.DEMAND_GEN
-        lead = Lead(
-            email=email,
-            external_id=external_id,
-            anonymous_id=anonymous_id,
-            stage=stage,
-            stage_entered_at=now,
-            created_at=now,
-            updated_at=now,
-        )
-        leads.append(lead)
-    rows = [
-        tuple(field.get_db_prep_save(getattr(lead, field.attname), connection) for field in LEAD_FIELDS)
-        for lead in leads
-    ]
-    returned = execute_values(
-        cursor,
-        f"INSERT INTO {LEADS} ({LEAD_COLUMNS}) VALUES %s ON CONFLICT DO NOTHING "
-        "RETURNING id, lower(email), external_id, anonymous_id",
-        rows,
-        page_size=len(rows),
-        fetch=True,
+    keys = sorted(keys, key=lambda key: tuple(part or "" for part in key))
+    select_list, params = _lead_select_list()
+    cursor.execute(
+        f"INSERT INTO {LEADS} ({LEAD_COLUMNS}) SELECT {select_list} "
+        "FROM unnest(%(email)s::text[], %(external_id)s::text[], %(anonymous_id)s::text[], %(stage)s::text[]) "
+        "AS u(email, external_id, anonymous_id, stage) "
+        "ON CONFLICT DO NOTHING RETURNING id, lower(email), external_id, anonymous_id, stage",
+        {
+            **params,
+            "now": now,
+            "email": [key[0] for key in keys],
+            "external_id": [key[1] for key in keys],
+            "anonymous_id": [key[2] for key in keys],
+            "stage": [Stage.LEAD_GEN if key[0] else Stage.DEMAND_GEN for key in keys],
+        },
     )
-    by_key = {(lead.email, lead.external_id, lead.anonymous_id): lead for lead in leads}
     created: dict[tuple, int] = {}
     inserted = []
-    for lead_id, email, external_id, anonymous_id in returned:
-        lead = by_key[(email, external_id, anonymous_id)]
-        lead.pk = lead_id
+    for lead_id, email, external_id, anonymous_id, stage in cursor.fetchall():
         created[(email, external_id, anonymous_id)] = lead_id
-        inserted.append(lead)
+        inserted.append(Lead(pk=lead_id, email=email, stage=stage, created_at=now, stage_entered_at=now))
     if inserted:
         actor_fields = actor.transition_fields()
-        actor_user_id = actor_fields["actor_user"].pk if actor_fields["actor_user"] is not None else None
-        execute_values(
-            cursor,
+        actor_user = actor_fields["actor_user"]
+        cursor.execute(
             f"INSERT INTO {TRANSITIONS} (lead_id, cycle, from_stage, to_stage, kind, actor_kind, actor_user_id,"
-            " actor_label, reason, reason_code, occurred_at) VALUES %s",
+            " actor_label, reason, reason_code, occurred_at) "
+            "SELECT u.id, 1, '', u.stage, %s, %s, %s, %s, '', '', %s "
+            "FROM unnest(%s::bigint[], %s::text[]) AS u(id, stage)",
             [
-                (
-                    lead.pk,
-                    1,
-                    "",
-                    lead.stage,
-                    MoveKind.CREATED.value,
-                    actor_fields["actor_kind"],
-                    actor_user_id,
-                    actor_fields["actor_label"],
-                    "",
-                    "",
-                    now,
-                )
-                for lead in inserted
+                MoveKind.CREATED.value,
+                actor_fields["actor_kind"],
+                actor_user.pk if actor_user is not None else None,
+                actor_fields["actor_label"],
+                now,
+                [lead.pk for lead in inserted],
+                [lead.stage for lead in inserted],
             ],
-            page_size=len(inserted),
         )
         record_leads_created(leads=inserted)
     return created
@@ -296,14 +303,12 @@ def _create_leads(cursor, keys: list[tuple], actor) -> dict[tuple, int]:
 
 def _touch_last_engaged(cursor, latest: dict[int, object]) -> None:
     """Move last_engaged_at forward for every touched lead in one statement (the rows
-    are already locked by _lock, or were created by this transaction)."""
+    are already locked by _lookup, or were created by this transaction)."""
     if not latest:
         return
-    execute_values(
-        cursor,
-        f"UPDATE {LEADS} l SET last_engaged_at = v.t FROM (VALUES %s) AS v(id, t) "
+    ids = sorted(latest)
+    cursor.execute(
+        f"UPDATE {LEADS} l SET last_engaged_at = v.t FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t) "
         "WHERE l.id = v.id AND (l.last_engaged_at IS NULL OR l.last_engaged_at < v.t)",
-        [(lead_id, latest[lead_id]) for lead_id in sorted(latest)],
-        template="(%s::bigint, %s::timestamptz)",
-        page_size=len(latest),
+        [ids, [latest[lead_id] for lead_id in ids]],
     )
