@@ -238,12 +238,7 @@ def rescore_leads(*, lead_ids: Iterable[int], cause: str, as_of: datetime | None
         return outcome
     as_of = as_of or timezone.now()
     with transaction.atomic():
-        locked = list(
-            Lead.objects.select_for_update()
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values_list("pk", "stage", "stage_entered_at")
-        )
+        locked = _lock_in_id_order(ids)
         outcome.leads = len(locked)
         if not locked:
             return outcome
@@ -267,6 +262,26 @@ def rescore_leads(*, lead_ids: Iterable[int], cause: str, as_of: datetime | None
             if cross_mql_threshold(lead_id=lead_id, score=score, contributions=contributions, thresholds=thresholds):
                 outcome.crossings.append(lead_id)
     return outcome
+
+
+def _lock_in_id_order(ids: list[int]) -> list[tuple]:
+    """Lock the leads' rows in id order (lock_leads' order) and read what the chunk
+    needs before scoring: (id, stage, stage_entered_at)."""
+    if connection.vendor == "postgresql":
+        # One array literal instead of an IN list of 20,000 parameters.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, stage, stage_entered_at FROM leads_lead "
+                "WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
+                [score_sql.array_literal(ids)],
+            )
+            return cursor.fetchall()
+    return list(
+        Lead.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "stage", "stage_entered_at")
+    )
 
 
 def _store_scores_set_based(*, lead_ids, rules, as_of, cause, thresholds: ScoringSettings):

@@ -122,7 +122,7 @@ def scores_cte(
         matches = " ".join(f"WHEN {params.add(r.id)} THEN {_conditions_on_event(r, params)}" for r in behaviour)
         ctes += [
             f"""hits AS (
-                SELECT e.lead_id, e.id, e.occurred_at, r.rule_id,
+                SELECT e.lead_id, e.id, e.occurred_at, r.rule_id, r.points, r.cap, r.half_life,
                        extract(epoch from ({as_of_param} - e.occurred_at))::float8 AS age,
                        row_number() OVER (
                            PARTITION BY e.lead_id, r.rule_id, (e.occurred_at AT TIME ZONE 'UTC')::date
@@ -130,22 +130,22 @@ def scores_cte(
                 FROM events_engagementevent e
                 JOIN chunk l ON l.id = e.lead_id
                 JOIN rules r ON r.kind = 'behaviour' AND r.event_type = e.type
-                WHERE e.occurred_at <= {as_of_param}
+                WHERE e.lead_id = ANY({lead_ids_param}) AND e.occurred_at <= {as_of_param}
                   AND (l.window_start IS NULL OR e.occurred_at >= l.window_start)
                   AND CASE r.rule_id {matches} ELSE false END)""",
             f"""behaviour AS (
-                SELECT h.lead_id, h.rule_id,
-                       count(*) FILTER (WHERE r.cap IS NULL OR h.nth <= r.cap) AS events,
-                       bool_or(r.cap IS NOT NULL AND h.nth > r.cap) AS capped,
-                       sum(r.points * power(0.5::float8, greatest(0::float8, h.age) / {SECONDS_PER_DAY}::float8
-                                            / r.half_life))
-                           FILTER (WHERE r.cap IS NULL OR h.nth <= r.cap) AS value
-                FROM hits h JOIN rules r ON r.rule_id = h.rule_id
+                SELECT h.lead_id, h.rule_id, min(h.points) AS rule_points,
+                       count(*) FILTER (WHERE h.cap IS NULL OR h.nth <= h.cap) AS events,
+                       bool_or(h.cap IS NOT NULL AND h.nth > h.cap) AS capped,
+                       sum(h.points * power(0.5::float8, greatest(0::float8, h.age) / {SECONDS_PER_DAY}::float8
+                                            / h.half_life))
+                           FILTER (WHERE h.cap IS NULL OR h.nth <= h.cap) AS value
+                FROM hits h
                 GROUP BY h.lead_id, h.rule_id)""",
         ]
         per_rule_parts.append(
-            "SELECT b.lead_id, b.rule_id, r.points * b.events AS points, b.value, b.events, b.capped "
-            "FROM behaviour b JOIN rules r ON r.rule_id = b.rule_id WHERE b.events > 0"
+            "SELECT b.lead_id, b.rule_id, b.rule_points * b.events AS points, b.value, b.events, b.capped "
+            "FROM behaviour b WHERE b.events > 0"
         )
     if fit:
         fits = ", ".join(f"({params.add(r.id)}::bigint, {_fit_match(r, params)})" for r in fit)
