@@ -62,6 +62,14 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class TransitionSerializer(serializers.ModelSerializer):
+    # The creating transition has no stage to come from: "" is part of the reply's shape.
+    from_stage = serializers.ChoiceField(
+        choices=Stage.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty on the transition that created the lead.",
+    )
+
     class Meta:
         model = StageTransition
         fields = [
