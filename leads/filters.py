@@ -1,11 +1,33 @@
 """Filters of the leads API (`GET /api/v1/leads?...`)."""
 
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from .models import Lead
 from .stages import Stage
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 allows UTC offsets up to ±23:59, PostgreSQL only ±15:59: a moment is
+    compared in UTC, and one that has no UTC form (year 1 east of UTC) is a 400."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError as error:
+            raise ValidationError("Outside the range of dates this API stores.", code="invalid") from error
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -19,8 +41,8 @@ class LeadFilter(django_filters.FilterSet):
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
     source = django_filters.CharFilter(field_name="source")
     campaign = django_filters.CharFilter(field_name="utm_campaign", help_text="The lead's utm_campaign.")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search", help_text="Part of the name, email or company.")
 
     class Meta:
