@@ -1,5 +1,5 @@
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -8,6 +8,7 @@ from events.models import ApiKey, Scope
 from events.permissions import require_scope
 from funnel.api_errors import ApiError
 from funnel.roles import role_of
+from sales.serializers import ErrorEnvelopeSerializer  # the envelope's one documented shape
 
 from .forms import ReportFilterForm
 from .selectors import funnel_report
@@ -34,7 +35,15 @@ class FunnelReportView(APIView):
                 "owner", OpenApiTypes.INT, description="User id of the lead's, deal's or activity's owner"
             ),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiResponse(ErrorEnvelopeSerializer, description="A filter is not valid; `fields` names it."),
+            401: OpenApiResponse(ErrorEnvelopeSerializer, description="No API key or session, or an unknown key."),
+            403: OpenApiResponse(
+                ErrorEnvelopeSerializer,
+                description="The key lacks leads:read, or the caller's role is not marketer, manager or admin.",
+            ),
+        },
     )
     def get(self, request):
         # leads:read also admits sales reps; the report is for the roles that steer.
