@@ -22,6 +22,9 @@ from leads.models import Activity, ActorKind, Deal, DealStatus, Lead, StageTrans
 from leads.services import record_leads_created
 from leads.stages import MoveKind, Stage
 from sales.models import AlertStatus, SalesAlert
+from scoring.computation import evaluate
+from scoring.selectors import active_rule_specs
+from scoring.services import rescore_leads
 
 DEMO_DOMAIN = "demo.funnel.test"
 DEMO_USERS = [
@@ -161,10 +164,11 @@ def demo_already_loaded() -> bool:
 class _Story:
     """Walks one lead through the funnel, writing what each step leaves behind."""
 
-    def __init__(self, rng: random.Random, plan: LeadPlan, reps: list, marketer, now: datetime):
-        self.rng, self.plan, self.reps, self.marketer, self.now = rng, plan, reps, marketer, now
+    def __init__(self, rng: random.Random, plan: LeadPlan, reps: list, rules: list, now: datetime):
+        self.rng, self.plan, self.reps, self.rules, self.now = rng, plan, reps, rules, now
         self.lead = plan.lead
         self.at = self.lead.created_at
+        self.cycle_started_at = None
         self.event_seq = 0
         self.crossings = 0
 
@@ -188,6 +192,17 @@ class _Story:
                 properties=properties,
                 source=EventSource.DEMO,
             )
+        )
+
+    def score_now(self):
+        """The real rules' score of the lead at the story's clock, over its current cycle."""
+        events = [
+            (index, event.type, event.occurred_at, event.properties)
+            for index, event in enumerate(self.plan.events)
+            if self.cycle_started_at is None or event.occurred_at >= self.cycle_started_at
+        ]
+        return evaluate(
+            lead=self.lead, events=events, rules=self.rules, as_of=self.at, window_start=self.cycle_started_at
         )
 
     def move(self, to: str, kind: str, *, actor=None, reason: str = "", reason_code: str = "") -> None:
@@ -255,6 +270,8 @@ class _Story:
                 return
             lead.cycle += 1
             self.move(Stage.LEAD_GEN, MoveKind.NEW_CYCLE, reason="system: upsell interest after a quiet period")
+            self.cycle_started_at = self.at
+            lead.mql_armed = True
             self.crossings = 0
             self.event("page_view", url="https://funnel.example/pricing/enterprise", title="enterprise pricing")
 
@@ -269,21 +286,30 @@ class _Story:
             self.engage(rng.randint(2, 5))
             if rng.random() < 0.45 or not self.advance(12, 24 * 14):
                 return False
+            # The scored path to MQL: a few pricing views and a demo request, the same
+            # day; the alert keeps the real rules' explanation at that moment.
+            for _view in range(rng.randint(2, 4)):
+                self.at += timedelta(minutes=rng.uniform(5, 90))
+                self.event("page_view", url="https://funnel.example/pricing", title="pricing")
             self.event("form_submitted", form="demo-request")
+            result = self.score_now()
+            while result.score < 50:
+                self.at += timedelta(minutes=10)
+                self.event("page_view", url="https://funnel.example/pricing", title="pricing")
+                result = self.score_now()
             self.crossings += 1
-            score = rng.randint(50, 96)
+            score = result.score
             lead.score = score
-            self.move(Stage.MQL, MoveKind.FORWARD, reason=f"system: score {score} crossed the MQL threshold 50")
+            lead.mql_armed = False
+            self.move(Stage.MQL, MoveKind.FORWARD, reason=f"Score {score} crossed the MQL threshold 50")
+            self.plan.transitions[-1].reason_code = "score_crossed_mql"
+            self.plan.transitions[-1].actor_label = f"score {score}"
             alert = SalesAlert(
                 lead=lead,
                 cycle=lead.cycle,
                 crossing=self.crossings,
                 score=score,
-                contributions=[
-                    {"label": "Demo request", "points": 40},
-                    {"label": "Pricing page views", "points": score - 40 - 10},
-                    {"label": "Senior title", "points": 10},
-                ],
+                contributions=result.contributions_as_dicts(),
                 raised_at=self.at,
                 assignee=rng.choice(self.reps),
             )
@@ -394,7 +420,7 @@ def build_lead(rng: random.Random, index: int, now: datetime) -> Lead:
         utm_campaign=campaign,
         stage=Stage.DEMAND_GEN if anonymous else Stage.LEAD_GEN,
         stage_entered_at=created,
-        score=0 if anonymous else rng.randint(0, 30),
+        score=0,
         created_at=created,
         last_engaged_at=created,
     )
@@ -408,14 +434,13 @@ def load_demo(*, leads: int = 2400, seed: int = 7, password: str) -> dict[str, i
     rng = random.Random(seed)
     now = timezone.now()
     reps = [users["rep1"], users["rep2"]]
+    rules = active_rule_specs()
     plans = []
     for index in range(leads):
         plan = LeadPlan(lead=build_lead(rng, index, now))
-        _Story(rng, plan, reps, users["marketer"], now).run()
+        _Story(rng, plan, reps, rules, now).run()
         if plan.events:
             plan.lead.last_engaged_at = max(event.occurred_at for event in plan.events)
-        if plan.lead.stage in {Stage.LEAD_GEN, Stage.NURTURE} and plan.lead.score >= 50:
-            plan.lead.score = 45
         plans.append(plan)
     Lead.objects.bulk_create([plan.lead for plan in plans], batch_size=500)
     for kind, model in (
@@ -436,6 +461,13 @@ def load_demo(*, leads: int = 2400, seed: int = 7, password: str) -> dict[str, i
         plan.lead.mql_crossings = sum(1 for alert in plan.alerts if alert.cycle == plan.lead.cycle)
     Lead.objects.bulk_update([plan.lead for plan in plans], ["mql_crossings"], batch_size=500)
     record_leads_created(leads=[plan.lead for plan in plans])
+    # Today's scores come from the real rules over the loaded events (with decay), which
+    # also writes the score history; a lead whose fresh score crosses the threshold
+    # becomes an MQL now, as it would live.
+    lead_ids = [plan.lead.pk for plan in plans]
+    crossings = 0
+    for start in range(0, len(lead_ids), 500):
+        crossings += len(rescore_leads(lead_ids=lead_ids[start : start + 500], cause="demo data").crossings)
     return {
         "leads": len(plans),
         "transitions": sum(len(plan.transitions) for plan in plans),
@@ -443,4 +475,5 @@ def load_demo(*, leads: int = 2400, seed: int = 7, password: str) -> dict[str, i
         "alerts": sum(len(plan.alerts) for plan in plans),
         "deals": sum(len(plan.deals) for plan in plans),
         "activities": sum(len(plan.activities) for plan in plans),
+        "new MQLs": crossings,
     }

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from analytics.demo import build_demo_summaries
 from funnel.demo_data import load_demo
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, leads, seed, **options):
         loaded = load_demo(leads=leads, seed=seed, password=settings.FUNNEL_DEMO_PASSWORD)
         if loaded["leads"]:
+            build_demo_summaries()
             summary = ", ".join(f"{count} {name}" for name, count in loaded.items())
             self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {summary}."))
         else:
