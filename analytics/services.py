@@ -23,6 +23,8 @@ def refresh_analytics() -> AnalyticsRefresh:
     started = time.monotonic()
     now = timezone.now()
     dialect = refresh_sql.Dialect(connection.vendor)
+    if dialect.postgres:
+        _analyze_stale_source_tables()
     with transaction.atomic():
         AnalyticsRefresh.objects.get_or_create(pk=1)
         state = AnalyticsRefresh.objects.select_for_update().get(pk=1)
@@ -38,6 +40,38 @@ def refresh_analytics() -> AnalyticsRefresh:
         state.save(update_fields=["refreshed_at", "duration_ms"])
     logger.info("Analytics summaries rebuilt in %d ms", state.duration_ms)
     return state
+
+
+SOURCE_TABLES = [
+    "leads_lead",
+    "leads_stagetransition",
+    "leads_deal",
+    "leads_activity",
+    "events_engagementevent",
+    "sales_salesalert",
+]
+
+
+def _analyze_stale_source_tables() -> list[str]:
+    """ANALYZE the source tables whose planner statistics are stale.
+
+    Right after a bulk load (seed_demo, generate_load, an import) autovacuum has not yet
+    sampled the new rows; the planner then believes a 100k-row table holds a few dozen
+    and picks nested loops: measured 795 s for a refresh that takes 7 s with fresh
+    statistics (100k leads, 1M events). Tables more than 10% changed since their last
+    analysis are sampled again (a few seconds at most, and only after big changes).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s) AND "
+            "(COALESCE(last_analyze, last_autoanalyze) IS NULL "
+            " OR n_mod_since_analyze > 0.1 * GREATEST(n_live_tup, 1000))",
+            [SOURCE_TABLES],
+        )
+        stale = [row[0] for row in cursor.fetchall()]
+        for name in stale:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
+    return stale
 
 
 # --- Rule previews ----------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_a_key_without_leads_read_is_403(client):
 
 def test_a_key_bound_to_a_sales_rep_is_403(client, rep1):
     response = client.get(URL, **bearer(["leads:read"], user=rep1))
-    assert response.status_code == 403
+    assert response.status_code == 403, response.content
 
 
 def test_a_marketers_session_may_read_it(client, marketer):
