@@ -92,3 +92,18 @@ def test_a_non_numeric_owner_is_a_400_naming_owner(client):
 def test_an_admin_key_reads_it_too(client):
     admin = factories.admin_user(username="root")
     assert client.get(URL, **bearer(["admin"], user=admin)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"from": "0001-01-01", "to": "0001-01-03"}, "from"),
+        ({"from": "9999-12-20", "to": "9999-12-31"}, "from"),
+        ({"owner": str(10**30)}, "owner"),
+        ({"source": "web\x00site"}, "source"),
+    ],
+)
+def test_edge_values_are_400s_naming_the_field_never_500s(client, query, field):
+    response = client.get(URL, query, **bearer(["leads:read"]))
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
