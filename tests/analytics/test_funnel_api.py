@@ -107,3 +107,23 @@ def test_edge_values_are_400s_naming_the_field_never_500s(client, query, field):
     response = client.get(URL, query, **bearer(["leads:read"]))
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
+
+
+def test_the_api_costs_the_same_queries_however_much_data(client, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from analytics.services import refresh_analytics
+    from tests.analytics.conftest import build_story
+
+    headers = bearer(["leads:read"])
+    client.get(URL, MARCH, **headers)  # the key's first use writes last_used_at once
+    build_story()
+    refresh_analytics()
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(URL, MARCH, **headers).status_code == 200
+    for _ in range(3):
+        build_story()
+    refresh_analytics()
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert client.get(URL, MARCH, **headers).status_code == 200
