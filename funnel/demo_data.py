@@ -23,6 +23,7 @@ from leads.services import record_leads_created
 from leads.stages import MoveKind, Stage
 from sales.models import AlertStatus, SalesAlert
 from scoring.computation import evaluate
+from scoring.models import ScoreChange
 from scoring.selectors import active_rule_specs
 from scoring.services import rescore_leads
 
@@ -134,6 +135,7 @@ class LeadPlan:
     alerts: list[SalesAlert] = field(default_factory=list)
     deals: list[Deal] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
+    score_changes: list[ScoreChange] = field(default_factory=list)
 
 
 def ensure_demo_users(*, password: str) -> dict[str, object]:
@@ -205,6 +207,23 @@ class _Story:
             lead=self.lead, events=events, rules=self.rules, as_of=self.at, window_start=self.cycle_started_at
         )
 
+    def record_score(self):
+        """Keep the score's history as it would have been written at the story's clock."""
+        result = self.score_now()
+        if result.score != self.lead.score:
+            self.plan.score_changes.append(
+                ScoreChange(
+                    lead=self.lead,
+                    old_score=self.lead.score,
+                    new_score=result.score,
+                    contributions=result.contributions_as_dicts(),
+                    cause="events",
+                    at=self.at,
+                )
+            )
+            self.lead.score = result.score
+        return result
+
     def move(self, to: str, kind: str, *, actor=None, reason: str = "", reason_code: str = "") -> None:
         lead = self.lead
         self.plan.transitions.append(
@@ -232,6 +251,7 @@ class _Story:
                 return
             url = self.rng.choice(pages)
             self.event("page_view", url=f"https://funnel.example{url}", title=url.strip("/") or "home")
+        self.record_score()
 
     def engage(self, count: int) -> None:
         campaign = self.lead.utm_campaign or "newsletter"
@@ -254,6 +274,7 @@ class _Story:
                 self.event("ad_clicked", campaign=campaign)
             else:
                 self.event("page_view", url="https://funnel.example/pricing", title="pricing")
+        self.record_score()
 
     def run(self) -> None:
         lead, rng = self.lead, self.rng
@@ -292,14 +313,13 @@ class _Story:
                 self.at += timedelta(minutes=rng.uniform(5, 90))
                 self.event("page_view", url="https://funnel.example/pricing", title="pricing")
             self.event("form_submitted", form="demo-request")
-            result = self.score_now()
+            result = self.record_score()
             while result.score < 50:
                 self.at += timedelta(minutes=10)
                 self.event("page_view", url="https://funnel.example/pricing", title="pricing")
-                result = self.score_now()
+                result = self.record_score()
             self.crossings += 1
             score = result.score
-            lead.score = score
             lead.mql_armed = False
             self.move(Stage.MQL, MoveKind.FORWARD, reason=f"Score {score} crossed the MQL threshold 50")
             self.plan.transitions[-1].reason_code = "score_crossed_mql"
@@ -328,7 +348,6 @@ class _Story:
                 lead.recycle_count += 1
                 lead.mql_armed = False
                 self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason=f"Rejected: {code}", reason_code=code)
-                lead.score = rng.randint(5, 40)
                 continue
             alert.status, alert.acted_by, alert.acted_at = AlertStatus.ACCEPTED, rep, self.at
             alert.overdue = alert.acted_at > alert.due_at
@@ -346,7 +365,6 @@ class _Story:
             lead.recycle_count += 1
             lead.mql_armed = False
             self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason="Not ready yet", reason_code="bad_timing")
-            lead.score = rng.randint(5, 40)
             return False
         self.activity(rep, "meeting", "Demo given")
         value = Decimal(rng.choice([4800, 9600, 12000, 18000, 24000, 36000, 60000]))
@@ -374,7 +392,6 @@ class _Story:
             lead.recycle_count += 1
             lead.mql_armed = False
             self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason=f"Lost: {deal.lost_reason}")
-            lead.score = rng.randint(5, 40)
             return False
         deal.proposal_accepted_at = self.at
         deal.status, deal.closed_at = DealStatus.WON, self.at
@@ -449,6 +466,7 @@ def load_demo(*, leads: int = 2400, seed: int = 7, password: str) -> dict[str, i
         ("alerts", SalesAlert),
         ("deals", Deal),
         ("activities", Activity),
+        ("score_changes", ScoreChange),
     ):
         rows = []
         for plan in plans:

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 @pytest.fixture
 def seeded(settings):
     settings.FUNNEL_DEMO_PASSWORD = "demo-pass-123"
-    call_command("seed_demo", leads=120, seed=3)
+    call_command("seed_demo", leads=200, seed=3)
 
 
 def test_demo_users_log_in_with_the_demo_password(seeded):
@@ -46,7 +46,7 @@ def test_open_alerts_belong_to_leads_still_at_mql(seeded):
 
 def test_seeding_twice_adds_nothing(seeded):
     before = Lead.objects.count()
-    call_command("seed_demo", leads=120, seed=3)
+    call_command("seed_demo", leads=200, seed=3)
     assert Lead.objects.count() == before
 
 
