@@ -336,7 +336,7 @@ class _Story:
             alert.due_at = self.at + timedelta(hours=24)
             self.plan.alerts.append(alert)
             # Recent MQLs wait in the queue, so the demo queue has work in it.
-            if self.now - self.at < timedelta(days=10) and rng.random() < 0.7:
+            if self.now - self.at < timedelta(days=4) and rng.random() < 0.85:
                 return False
             if not self.advance(1, 60):
                 return False
