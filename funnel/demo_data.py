@@ -235,7 +235,7 @@ class _Story:
                 kind=kind,
                 actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
                 actor_user=actor,
-                actor_label=actor.get_username() if actor else reason.split(":")[0] or "system",
+                actor_label=actor.get_username() if actor else "system",
                 reason=reason,
                 reason_code=reason_code,
                 occurred_at=self.at,
@@ -278,7 +278,7 @@ class _Story:
 
     def run(self) -> None:
         lead, rng = self.lead, self.rng
-        self.move(lead.stage, MoveKind.CREATED, reason="demo: imported history")
+        self.move(lead.stage, MoveKind.CREATED, reason="Imported with the demo history")
         if lead.stage == Stage.DEMAND_GEN:
             self.browse(rng.randint(1, 4))
             return
@@ -290,7 +290,7 @@ class _Story:
             if rng.random() > 0.25 or not self.advance(24 * 35, 24 * 80):
                 return
             lead.cycle += 1
-            self.move(Stage.LEAD_GEN, MoveKind.NEW_CYCLE, reason="system: upsell interest after a quiet period")
+            self.move(Stage.LEAD_GEN, MoveKind.NEW_CYCLE, reason="Upsell interest after a quiet period")
             self.cycle_started_at = self.at
             lead.mql_armed = True
             self.crossings = 0
@@ -302,7 +302,7 @@ class _Story:
         self.engage(rng.randint(1, 3))
         if rng.random() < 0.2 or not self.advance(12, 24 * 10):
             return False
-        self.move(Stage.NURTURE, MoveKind.FORWARD, reason="system: engaged with nurture programme")
+        self.move(Stage.NURTURE, MoveKind.FORWARD, reason="Engaged with the nurture programme")
         for _attempt in range(2):
             self.engage(rng.randint(2, 5))
             if rng.random() < 0.45 or not self.advance(12, 24 * 14):
