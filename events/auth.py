@@ -6,11 +6,16 @@ unknown one, so a caller cannot tell the two apart.
 """
 
 import hmac
-from datetime import timedelta
+from datetime import UTC, timedelta
 
+import orjson
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework import authentication, exceptions
 
 from .models import ApiKey
@@ -62,7 +67,7 @@ def find_api_key(raw: str) -> ApiKey | None:
     if parsed is None:
         return None
     prefix, secret = parsed
-    api_key = ApiKey.objects.select_related("user").filter(prefix=prefix).first()
+    api_key = _key_by_prefix(prefix)
     # Compare even when the prefix is unknown, so timing does not tell which prefixes exist.
     expected = api_key.secret_hash if api_key is not None else "0" * 64
     if not hmac.compare_digest(expected, hash_secret(secret)):
@@ -72,6 +77,60 @@ def find_api_key(raw: str) -> ApiKey | None:
     if api_key.user_id is not None and not api_key.user.is_active:
         return None
     touch_last_used(api_key)
+    return api_key
+
+
+_KEY_COLUMNS = ["id", "name", "prefix", "secret_hash", "scopes", "user_id", "revoked_at", "last_used_at"]
+_USER_FIELDS = {"id", "username", "email", "is_active", "is_staff", "is_superuser"}
+_FLAGS = {"is_active", "is_staff", "is_superuser"}
+
+
+def _user_columns() -> list[str]:
+    # In the model's field order: Model.from_db maps a partial row onto the fields that way.
+    return [field.attname for field in get_user_model()._meta.concrete_fields if field.attname in _USER_FIELDS]
+
+
+def _key_query() -> str:
+    user_table = get_user_model()._meta.db_table
+    return (
+        f"SELECT {', '.join(f'k.{column}' for column in _KEY_COLUMNS)}, "
+        f"{', '.join(f'u.{column}' for column in _user_columns())} "
+        f"FROM {ApiKey._meta.db_table} k LEFT JOIN {user_table} u ON u.id = k.user_id WHERE k.prefix = %s"
+    )
+
+
+def _aware(moment):
+    if isinstance(moment, str):  # SQLite hands back text
+        moment = parse_datetime(moment)
+    if moment is not None and settings.USE_TZ and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    return moment
+
+
+def _key_by_prefix(prefix: str) -> ApiKey | None:
+    """One indexed lookup (the unique prefix) with the key's user joined in, in plain
+    SQL: every API request pays for it, and compiling an ORM query would cost more than
+    running it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_key_query(), [prefix])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = dict(zip(_KEY_COLUMNS, row[: len(_KEY_COLUMNS)], strict=True))
+    if isinstance(values["scopes"], str | bytes):  # psycopg2 hands jsonb to Django as text
+        values["scopes"] = orjson.loads(values["scopes"])
+    values["revoked_at"] = _aware(values["revoked_at"])
+    values["last_used_at"] = _aware(values["last_used_at"])
+    api_key = ApiKey(**values)
+    if api_key.user_id is not None:
+        columns = _user_columns()
+        user_values = [
+            bool(value) if column in _FLAGS else value  # SQLite booleans are 0/1
+            for column, value in zip(columns, row[len(_KEY_COLUMNS) :], strict=True)
+        ]
+        # Only these fields are loaded; the others stay deferred (a save() would not
+        # overwrite them with defaults).
+        api_key.user = get_user_model().from_db(connection.alias, columns, user_values)
     return api_key
 
 
