@@ -1,9 +1,10 @@
 """The set-based ingest path for PostgreSQL.
 
 Per batch, in one transaction, a constant number of statements whatever its size:
-1. one SELECT finds message_ids already stored (answered `duplicate`, not resolved);
-2. one SELECT finds every lead any event names (tombstones resolve to their survivor),
+1. one SELECT finds every lead any event names (tombstones resolve to their survivor),
    locking those leads in id order (no deadlocks between batches);
+2. events that would create, capture or merge a lead are checked against stored
+   message_ids first (a replay is answered `duplicate` and changes nothing);
 3. events whose identities all point at one lead go straight on; events naming only
    unknown identities get new leads from one `INSERT … ON CONFLICT DO NOTHING
    RETURNING` (a concurrent batch creating the same identity makes us re-read it,
@@ -53,11 +54,7 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
 
     with transaction.atomic(), connection.cursor() as django_cursor:
         cursor = django_cursor.cursor  # psycopg2's own cursor: execute_values, no per-row wrapping
-        cursor.execute(f"SELECT message_id FROM {EVENTS} WHERE message_id = ANY(%s)", [list(first_index)])
-        for (message_id,) in cursor.fetchall():
-            statuses[first_index[message_id]] = DUPLICATE
         pending = [index for index, status in enumerate(statuses) if status is None]
-
         known = _lookup(cursor, [events[index] for index in pending], lock=True)
         lead_of: dict[int, int] = {}
         new_groups: dict[tuple, list[int]] = defaultdict(list)
@@ -73,6 +70,22 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
                 new_groups[event.identities].append(index)
             else:
                 careful.append(index)
+        # A replayed event must not create, capture or merge anything: the events that
+        # could are checked against stored message_ids first. The others need no check,
+        # the INSERT's ON CONFLICT (message_id) answers them.
+        deciding = careful + [index for indexes in new_groups.values() for index in indexes]
+        if deciding:
+            cursor.execute(
+                f"SELECT message_id FROM {EVENTS} WHERE message_id = ANY(%s)",
+                [[events[index].message_id for index in deciding]],
+            )
+            for (message_id,) in cursor.fetchall():
+                statuses[first_index[message_id]] = DUPLICATE
+            careful = [index for index in careful if statuses[index] is None]
+            for key in list(new_groups):
+                new_groups[key] = [index for index in new_groups[key] if statuses[index] is None]
+                if not new_groups[key]:
+                    del new_groups[key]
         careful += _untangle(new_groups, [events[index] for index in careful], events)
 
         if new_groups:
