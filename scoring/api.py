@@ -5,7 +5,7 @@ intersected with its user's role). Every write goes through scoring.rules, which
 a new version and starts the background rescore."""
 
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,6 +13,8 @@ from rest_framework.views import APIView
 from events.models import ApiKey, Scope
 from events.permissions import ScopePermission
 from funnel.api_errors import ApiError
+from leads.api import PARSERS
+from sales.serializers import ErrorEnvelopeSerializer
 
 from . import rules, selectors
 from .models import ScoringRule
@@ -24,6 +26,19 @@ from .serializers import (
 )
 
 SCOPES = {"GET": Scope.LEADS_READ, "POST": Scope.RULES_WRITE, "PATCH": Scope.RULES_WRITE, "DELETE": Scope.RULES_WRITE}
+
+
+RULE_ID = OpenApiParameter("rule_id", int, OpenApiParameter.PATH, description="The rule's id.")
+
+
+def _errors(*codes: int) -> dict:
+    why = {
+        400: "Bad input; `fields` names what is wrong.",
+        401: "No API key or session, or an unknown or revoked key.",
+        403: "The key lacks the scope (leads:read to read, rules:write to change), or the role does not allow it.",
+        404: "No such scoring rule (or an archived one).",
+    }
+    return {code: OpenApiResponse(ErrorEnvelopeSerializer, description=why[code]) for code in codes}
 
 
 def _author(request) -> dict:
@@ -56,9 +71,10 @@ def _rule(rule_id: int) -> ScoringRule:
 
 class ScoringRuleListView(APIView):
     permission_classes = [ScopePermission]
+    parser_classes = PARSERS  # a deeply nested body is a 400, not a 500
     required_scopes = SCOPES
 
-    @extend_schema(operation_id="scoring_rules_list", responses=ScoringRuleListSerializer)
+    @extend_schema(operation_id="scoring_rules_list", responses={200: ScoringRuleListSerializer, **_errors(401, 403)})
     def get(self, request):
         listed = list(selectors.rules_for_listing())
         job = selectors.latest_rescore_job()
@@ -71,7 +87,9 @@ class ScoringRuleListView(APIView):
         )
 
     @extend_schema(
-        operation_id="scoring_rules_create", request=ScoringRuleInputSerializer, responses={201: ScoringRuleSerializer}
+        operation_id="scoring_rules_create",
+        request=ScoringRuleInputSerializer,
+        responses={201: ScoringRuleSerializer, **_errors(400, 401, 403)},
     )
     def post(self, request):
         try:
@@ -81,18 +99,22 @@ class ScoringRuleListView(APIView):
         return Response(ScoringRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(parameters=[RULE_ID])
 class ScoringRuleDetailView(APIView):
     permission_classes = [ScopePermission]
+    parser_classes = PARSERS
     required_scopes = SCOPES
 
-    @extend_schema(operation_id="scoring_rule_retrieve", responses=ScoringRuleSerializer)
+    @extend_schema(
+        operation_id="scoring_rule_retrieve", responses={200: ScoringRuleSerializer, **_errors(401, 403, 404)}
+    )
     def get(self, request, rule_id: int):
         return Response(ScoringRuleSerializer(_rule(rule_id)).data)
 
     @extend_schema(
         operation_id="scoring_rule_update",
         request=ScoringRuleInputSerializer(partial=True),
-        responses=ScoringRuleSerializer,
+        responses={200: ScoringRuleSerializer, **_errors(400, 401, 403, 404)},
     )
     def patch(self, request, rule_id: int):
         rule = _rule(rule_id)
@@ -102,7 +124,7 @@ class ScoringRuleDetailView(APIView):
             raise _refused(error) from error
         return Response(ScoringRuleSerializer(rule).data)
 
-    @extend_schema(operation_id="scoring_rule_delete", responses={204: None})
+    @extend_schema(operation_id="scoring_rule_delete", responses={204: None, **_errors(401, 403, 404)})
     def delete(self, request, rule_id: int):
         rules.delete_rule(rule=_rule(rule_id), **_author(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
