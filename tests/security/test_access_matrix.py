@@ -234,3 +234,48 @@ def test_a_key_with_every_scope_bound_to_a_rep_can_do_only_what_a_rep_may(world,
     kwargs = {"data": json.dumps(body), "content_type": "application/json"} if body is not None else {}
     response = Client(headers={"Authorization": f"Bearer {raw}"}).generic(method, path, **kwargs)
     assert response.status_code == 403, _explain(response)
+
+
+# Browser actions another rep might try on rep1's lead and alert: each is refused and
+# changes nothing (the pages above only read).
+OTHER_REPS_ACTIONS = [
+    ("/queue/leads/{lead}/activities/", {"kind": "call", "note": "Called them"}),
+    ("/queue/leads/{lead}/qualify/", {"value": "1000", "currency": "EUR"}),
+    ("/queue/leads/{lead}/nurture/", {"reason": "no_budget"}),
+    ("/queue/alerts/{alert}/accept/", {}),
+    ("/queue/alerts/{alert}/reject/", {"reason": "no_budget"}),
+    ("/queue/alerts/{alert}/reassign/", {"assignee": "1"}),
+    ("/leads/{lead}/edit/", {"first_name": "Taken"}),
+    ("/leads/{lead}/move/", {"to": "sql", "reason": "mine now"}),
+    ("/leads/{lead}/erase/", {"confirm": "yes"}),
+]
+
+
+@pytest.mark.parametrize(("path", "form"), OTHER_REPS_ACTIONS, ids=[path for path, _ in OTHER_REPS_ACTIONS])
+def test_another_rep_cannot_act_on_a_reps_lead_from_the_browser(world, db, path, form):
+    from leads.models import Lead
+    from sales.models import SalesAlert
+
+    before = Lead.objects.values("stage", "owner_id", "first_name").get(pk=world.ids["lead"])
+    response = client_for(world, "orep").post(path.format(**world.ids), form)
+
+    assert response.status_code == 403, _explain(response)
+    assert Lead.objects.values("stage", "owner_id", "first_name").get(pk=world.ids["lead"]) == before
+    assert SalesAlert.objects.get(pk=world.ids["alert"]).status == "open"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "https:/\\evil.example"])
+@pytest.mark.parametrize("path", ["/queue/alerts/{alert}/reject/", "/leads/bulk/"])
+def test_a_next_parameter_never_leads_off_site(world, db, path, target):
+    response = client_for(world, "mgr").post(path.format(**world.ids), {"next": target, "reason": "no_budget"})
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/"])
+def test_logging_in_never_leads_off_site(world, db, target):
+    response = Client().post(
+        f"/accounts/login/?next={target}", {"username": "matrix-marketer", "password": "s3cret-pass"}
+    )
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]
