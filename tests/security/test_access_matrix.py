@@ -69,6 +69,7 @@ API = [
     ("DELETE", "/api/v1/leads/{lead}",                None,                "401 403  403  204  403  403  204  403  204  403  404  204  204"),
     # Marketers read every lead but the sales stages are sales' moves.
     ("POST",   "/api/v1/leads/{lead}/transitions",    QUALIFY,             "401 403  403  201  403  403  201  403  403  201  404  201  201"),
+    # Reading rules takes leads:read, which reps hold (scoring/api.py), though the rules page is not theirs.
     ("GET",    "/api/v1/scoring-rules",               None,                "401 403  200  403  403  403  200  403  200  200  200  200  200"),
     ("POST",   "/api/v1/scoring-rules",               NEW_RULE,            "401 403  403  403  403  201  201  403  201  403  403  403  201"),
     ("GET",    "/api/v1/scoring-rules/{rule}",        None,                "401 403  200  403  403  403  200  403  200  200  200  200  200"),
