@@ -176,7 +176,11 @@ def _corrected_time(message, *, received_at: datetime, batch_sent_at, errors: di
     sent_at = parse_time(sent_raw, "sentAt", errors) if sent_raw not in (None, "") else None
     if timestamp is None or errors:
         return None
-    occurred = received_at - (sent_at - timestamp) if sent_at is not None else timestamp
+    try:
+        occurred = received_at - (sent_at - timestamp) if sent_at is not None else timestamp
+    except OverflowError:
+        errors["timestamp"] = ["With sentAt, this timestamp falls outside the calendar."]
+        return None
     if occurred > received_at + MAX_FUTURE:
         errors["timestamp"] = ["Is too far in the future (more than a day ahead)."]
         return None
@@ -189,7 +193,7 @@ def to_event(message, *, received_at: datetime, batch_sent_at=None, errors: dict
         errors["message"] = ["Must be a JSON object."]
         return None
     call = message.get("type")
-    if call not in CALLS:
+    if not isinstance(call, str) or call not in CALLS:
         errors["type"] = [f"Must be one of {', '.join(sorted(CALLS))}."]
         return None
     message_id = clean_text(message.get("messageId"), "messageId", MAX_MESSAGE_ID, errors)

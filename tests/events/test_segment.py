@@ -195,3 +195,10 @@ def test_an_origin_that_is_not_configured_is_refused(segment, settings):
     assert response.status_code == 403
     assert "Access-Control-Allow-Origin" not in response
     assert not EngagementEvent.objects.exists()
+
+
+def test_a_timestamp_and_sent_at_centuries_apart_is_400_not_500(segment):
+    message = {"anonymousId": "a", "event": "E", "timestamp": "9999-12-31T23:59:59Z", "sentAt": "1970-01-01T00:00:00Z"}
+    response = segment("/v1/track", message)
+    assert response.status_code == 400
+    assert "timestamp" in response.json()["error"]["fields"]
