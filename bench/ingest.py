@@ -1,0 +1,301 @@
+"""Ingest benchmark: the real server against a raw COPY, in one run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything .venv/bin/python bench/ingest.py
+
+Uses its own database (`funnel_bench`, recreated and migrated each run; only the host
+and credentials of DATABASE_URL are used), starts gunicorn with 2 workers on
+BENCH_PORT (default 8150), and measures:
+
+1. batches: 200,000 events in batches of 500 posted by 2 concurrent client processes
+   over loopback, end to end (validated, leads resolved, stored, deduplicated,
+   marked for rescoring);
+2. the baseline: the same rows loaded with one psycopg2 `COPY` into a copy of the
+   events table with the same indexes (`LIKE … INCLUDING ALL`, no foreign key);
+3. single events: one event per request, against an authenticated no-op view on the
+   same server (FUNNEL_BENCH_NOOP=1), and the cost of verifying an API key.
+
+Not part of the test suite: it prints figures, it asserts nothing about time.
+"""
+
+import io
+import multiprocessing
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dj_database_url
+import orjson
+import psycopg2
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+BENCH_DB = os.environ.get("BENCH_DATABASE", "funnel_bench")
+PORT = int(os.environ.get("BENCH_PORT", "8150"))
+EVENTS = int(os.environ.get("BENCH_EVENTS", "200000"))
+BATCH = 500
+CLIENTS = 2
+SINGLE_REQUESTS = int(os.environ.get("BENCH_SINGLE_REQUESTS", "4000"))
+IDENTITIES = 20_000
+TYPES = ["page_view", "email_opened", "email_clicked", "form_submitted", "content_downloaded", "webinar_attended"]
+
+
+def database_urls() -> tuple[dict, str]:
+    source = os.environ.get("DATABASE_URL", "")
+    if not source.startswith(("postgres://", "postgresql://")):
+        sys.exit("Set DATABASE_URL to a PostgreSQL server (its host and credentials are used).")
+    parsed = dj_database_url.parse(source)
+    auth = parsed["USER"] + (f":{parsed['PASSWORD']}" if parsed.get("PASSWORD") else "")
+    url = f"postgres://{auth}@{parsed['HOST'] or '127.0.0.1'}:{parsed['PORT'] or 5432}/{BENCH_DB}"
+    return parsed, url
+
+
+def connect(parsed: dict, dbname: str):
+    return psycopg2.connect(
+        dbname=dbname,
+        user=parsed["USER"],
+        password=parsed.get("PASSWORD") or None,
+        host=parsed["HOST"] or "127.0.0.1",
+        port=parsed["PORT"] or 5432,
+    )
+
+
+def fresh_database(parsed: dict, env: dict) -> None:
+    admin = connect(parsed, "postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    admin.close()
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+
+def make_key(env: dict) -> str:
+    out = subprocess.run(
+        [PYTHON, "manage.py", "create_api_key", "bench", "--scopes", "events:write"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.strip().splitlines()[-1]
+
+
+def start_server(env: dict) -> subprocess.Popen:
+    log = open(ROOT / "var" / f"bench-ingest-gunicorn-{PORT}.log", "wb")
+    server = subprocess.Popen(
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "funnel.wsgi",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).status_code == 200:
+                return server
+        except requests.RequestException:
+            time.sleep(0.2)
+    stop_server(server)
+    sys.exit(f"gunicorn did not come up on port {PORT}; see var/bench-ingest-gunicorn-{PORT}.log")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def make_batches(client: int) -> list[bytes]:
+    """Realistic traffic: 20k people, half known by an anonymous id, half by email;
+    1% of events carry both (a visitor identifying), which merges or captures."""
+    rng = random.Random(client)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    per_client = EVENTS // CLIENTS
+    batches = []
+    for first in range(0, per_client, BATCH):
+        events = []
+        for number in range(first, min(first + BATCH, per_client)):
+            person = rng.randrange(IDENTITIES)
+            event = {
+                "message_id": f"c{client}-{number}",
+                "type": rng.choice(TYPES),
+                "occurred_at": (start + timedelta(seconds=number)).isoformat(),
+                "properties": {"url": f"https://example.com/p/{rng.randrange(200)}", "campaign": "bench"},
+            }
+            if person % 2:
+                event["anonymous_id"] = f"anon-{person}"
+            else:
+                event["email"] = f"person{person}@example.com"
+            if rng.random() < 0.01:
+                event["anonymous_id"] = f"anon-{person | 1}"
+                event["email"] = f"person{person & ~1}@example.com"
+            events.append(event)
+        batches.append(orjson.dumps({"events": events}))
+    return batches
+
+
+def post_all(args) -> tuple[int, int, float]:
+    url, key, bodies = args
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    accepted = failures = 0
+    began = time.perf_counter()
+    for body in bodies:
+        response = session.post(url, data=body, headers=headers, timeout=120)
+        if response.status_code in (200, 202):
+            accepted += response.json().get("accepted", 1) if response.status_code == 202 else 1
+        else:
+            failures += 1
+            print(f"  {response.status_code}: {response.text[:200]}", file=sys.stderr)
+    return accepted, failures, time.perf_counter() - began
+
+
+def run_clients(url: str, key: str, per_client: list[list[bytes]]) -> tuple[int, int, float]:
+    with multiprocessing.get_context("fork").Pool(CLIENTS) as pool:
+        began = time.perf_counter()
+        results = pool.map(post_all, [(url, key, bodies) for bodies in per_client])
+        elapsed = time.perf_counter() - began
+    return sum(r[0] for r in results), sum(r[1] for r in results), elapsed
+
+
+def copy_baseline(parsed: dict) -> tuple[int, float]:
+    connection = connect(parsed, BENCH_DB)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_events_copy")
+        cursor.execute("CREATE TABLE bench_events_copy (LIKE events_engagementevent INCLUDING ALL)")
+        buffer = io.StringIO()
+        cursor.copy_expert(
+            "COPY (SELECT message_id, lead_id, type, occurred_at, received_at, properties, source, api_key_id "
+            "FROM events_engagementevent ORDER BY id) TO STDOUT",
+            buffer,
+        )
+    rows = buffer.getvalue().count("\n")
+    buffer.seek(0)
+    with connection, connection.cursor() as cursor:
+        began = time.perf_counter()
+        cursor.copy_expert(
+            "COPY bench_events_copy (message_id, lead_id, type, occurred_at, received_at, properties, source,"
+            " api_key_id) FROM STDIN",
+            buffer,
+        )
+    elapsed = time.perf_counter() - began  # the commit is inside: `with connection` committed
+    with connection, connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_events_copy")
+    connection.close()
+    return rows, elapsed
+
+
+def single_events(url: str, key: str, prefix: str) -> tuple[float, int]:
+    per_client = [
+        [
+            orjson.dumps({"message_id": f"{prefix}-{c}-{i}", "type": "page_view", "anonymous_id": f"anon-{i % 500}"})
+            for i in range(SINGLE_REQUESTS // CLIENTS)
+        ]
+        for c in range(CLIENTS)
+    ]
+    _, failures, elapsed = run_clients(url, key, per_client)
+    return SINGLE_REQUESTS / elapsed, failures
+
+
+def key_verification_cost(env: dict, key: str) -> float:
+    code = (
+        "import time, django; django.setup()\n"
+        "from events.auth import find_api_key\n"
+        f"key = {key!r}\n"
+        "find_api_key(key)\n"
+        "n = 2000; t = time.perf_counter()\n"
+        "for _ in range(n): find_api_key(key)\n"
+        "print((time.perf_counter() - t) / n * 1000)\n"
+    )
+    out = subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parsed, url = database_urls()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "funnel.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "SECURE_SSL_REDIRECT": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "FUNNEL_BENCH_NOOP": "1",
+        "FUNNEL_API_RATE_LIMIT": "100000000",
+        "LOG_LEVEL": "WARNING",
+    }
+    print(f"Preparing database {BENCH_DB} …", flush=True)
+    fresh_database(parsed, env)
+    key = make_key(env)
+    print("Generating payloads …", flush=True)
+    per_client = [make_batches(client) for client in range(CLIENTS)]
+    server = start_server(env)
+    try:
+        base = f"http://127.0.0.1:{PORT}/api/v1"
+        print(f"Posting {EVENTS:,} events in batches of {BATCH} from {CLIENTS} clients …", flush=True)
+        accepted, failures, api_seconds = run_clients(f"{base}/events", key, per_client)
+        rows, copy_seconds = copy_baseline(parsed)
+        print(f"Single events: {SINGLE_REQUESTS:,} requests each …", flush=True)
+        noop_rate, noop_failures = single_events(f"{base}/bench/noop", key, "noop")
+        single_rate, single_failures = single_events(f"{base}/events", key, "single")
+    finally:
+        stop_server(server)
+    auth_ms = key_verification_cost(env, key)
+
+    check = connect(parsed, BENCH_DB)
+    with check.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(DISTINCT message_id) FROM events_engagementevent")
+        stored, distinct = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM leads_lead WHERE merged_into_id IS NULL")
+        (leads,) = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM scoring_rescoremark")
+        (marks,) = cursor.fetchone()
+    check.close()
+
+    api_rate = accepted / api_seconds
+    copy_rate = rows / copy_seconds
+    print()
+    print(f"{'what':<52} {'figure':>14}")
+    print("-" * 67)
+    print(f"{'batches through the API (gunicorn 2 workers), rows/s':<52} {api_rate:>14,.0f}")
+    print(f"{'raw COPY into a copy of the events table, rows/s':<52} {copy_rate:>14,.0f}")
+    print(f"{'ratio API / COPY (goal ≥ 0.5)':<52} {api_rate / copy_rate:>14.2f}")
+    print(f"{'single event per request, req/s':<52} {single_rate:>14,.0f}")
+    print(f"{'authenticated no-op view, req/s':<52} {noop_rate:>14,.0f}")
+    print(f"{'ratio single / no-op (goal ≥ 0.5)':<52} {single_rate / noop_rate:>14.2f}")
+    print(f"{'verifying an API key, ms (goal < 1)':<52} {auth_ms:>14.3f}")
+    print("-" * 67)
+    print(
+        f"accepted {accepted:,} of {EVENTS:,} batch events; stored {stored:,} rows ({distinct:,} distinct message ids);"
+        f" {leads:,} live leads; {marks:,} rescore marks; failed requests: {failures + noop_failures + single_failures}"
+    )
+    print(f"machine: {os.cpu_count()} cores; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+
+
+if __name__ == "__main__":
+    main()
