@@ -196,6 +196,10 @@ class _Story:
             )
         )
 
+    def drops(self, chance: float) -> bool:
+        """Whether the story ends (or goes badly) here; a returning customer is warmer."""
+        return self.rng.random() < (chance * 0.3 if self.lead.cycle > 1 else chance)
+
     def score_now(self):
         """The real rules' score of the lead at the story's clock, over its current cycle."""
         events = [
@@ -260,10 +264,12 @@ class _Story:
                 return
             roll = self.rng.random()
             if roll < 0.30:
+                # Most emails go unopened and most opens unclicked, as in life.
                 self.event("email_sent", campaign=campaign)
-                self.event("email_opened", campaign=campaign)
-                if self.rng.random() < 0.4:
-                    self.event("email_clicked", campaign=campaign, url="https://funnel.example/pricing")
+                if self.rng.random() < 0.45:
+                    self.event("email_opened", campaign=campaign)
+                    if self.rng.random() < 0.3:
+                        self.event("email_clicked", campaign=campaign, url="https://funnel.example/pricing")
             elif roll < 0.5:
                 self.event("content_downloaded", asset=self.rng.choice(["ebook-playbook", "benchmark-report"]))
             elif roll < 0.65:
@@ -271,7 +277,10 @@ class _Story:
                 if self.rng.random() < 0.6:
                     self.event("webinar_attended", webinar="scoring-masterclass")
             elif roll < 0.8:
-                self.event("ad_clicked", campaign=campaign)
+                for _impression in range(self.rng.randint(3, 12)):
+                    self.event("ad_impression", campaign=campaign)
+                if self.rng.random() < 0.5:
+                    self.event("ad_clicked", campaign=campaign)
             else:
                 self.event("page_view", url="https://funnel.example/pricing", title="pricing")
         self.record_score()
@@ -287,7 +296,7 @@ class _Story:
             if not self.one_cycle():
                 return
             # A customer: some come back for more after a quiet period.
-            if rng.random() > 0.25 or not self.advance(24 * 35, 24 * 80):
+            if rng.random() > 0.45 or not self.advance(24 * 31, 24 * 50):
                 return
             lead.cycle += 1
             self.move(Stage.LEAD_GEN, MoveKind.NEW_CYCLE, reason="Upsell interest after a quiet period")
@@ -300,12 +309,12 @@ class _Story:
         """One pass from lead generation; True when it ended with a customer."""
         lead, rng = self.lead, self.rng
         self.engage(rng.randint(1, 3))
-        if rng.random() < 0.2 or not self.advance(12, 24 * 10):
+        if self.drops(0.2) or not self.advance(12, 24 * 10):
             return False
         self.move(Stage.NURTURE, MoveKind.FORWARD, reason="Engaged with the nurture programme")
         for _attempt in range(2):
             self.engage(rng.randint(2, 5))
-            if rng.random() < 0.45 or not self.advance(12, 24 * 14):
+            if self.drops(0.45) or not self.advance(12, 24 * 14):
                 return False
             # The scored path to MQL: a few pricing views and a demo request, the same
             # day; the alert keeps the real rules' explanation at that moment.
@@ -341,7 +350,7 @@ class _Story:
             if not self.advance(1, 60):
                 return False
             rep = alert.assignee
-            if rng.random() < 0.28:
+            if self.drops(0.28):
                 code = rng.choice(REJECT_REASONS)
                 alert.status, alert.acted_by, alert.acted_at = AlertStatus.REJECTED, rep, self.at
                 alert.reject_reason = code
@@ -359,9 +368,9 @@ class _Story:
     def sales_cycle(self, rep) -> bool:
         lead, rng = self.lead, self.rng
         self.activity(rep, "call", "Discovery call booked")
-        if rng.random() < 0.2 or not self.advance(24, 24 * 12):
+        if self.drops(0.2) or not self.advance(24, 24 * 12):
             return False
-        if rng.random() < 0.15:
+        if self.drops(0.15):
             lead.recycle_count += 1
             lead.mql_armed = False
             self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason="Not ready yet", reason_code="bad_timing")
@@ -380,13 +389,13 @@ class _Story:
         )
         self.plan.deals.append(deal)
         self.move(Stage.SQL, MoveKind.FORWARD, actor=rep, reason="Budget and need confirmed")
-        if rng.random() < 0.3 or not self.advance(24, 24 * 20):
+        if self.drops(0.3) or not self.advance(24, 24 * 20):
             return False
         deal.proposal_sent_at = self.at
         self.activity(rep, "email", "Proposal sent")
         if not self.advance(24, 24 * 25):
             return False
-        if rng.random() < 0.4:
+        if self.drops(0.4):
             deal.status, deal.closed_at = DealStatus.LOST, self.at
             deal.lost_reason = rng.choice(LOST_REASONS)
             lead.recycle_count += 1
