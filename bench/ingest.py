@@ -76,15 +76,16 @@ def fresh_database(parsed: dict, env: dict) -> None:
 
 
 def make_key(env: dict) -> str:
-    out = subprocess.run(
+    done = subprocess.run(
         [PYTHON, "manage.py", "create_api_key", "bench", "--scopes", "events:write"],
         cwd=ROOT,
         env=env,
-        check=True,
         capture_output=True,
         text=True,
-    ).stdout
-    return out.strip().splitlines()[-1]
+    )
+    if done.returncode != 0:
+        sys.exit(f"create_api_key failed:\n{done.stderr[-3000:]}")
+    return done.stdout.strip().splitlines()[-1]
 
 
 def start_server(env: dict) -> subprocess.Popen:
