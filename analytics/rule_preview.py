@@ -5,7 +5,7 @@ wraps), over batches of leads whose events are loaded in one query per batch.
 A draft is one change to the rules in force:
     {"action": "create", "rule": {...}}
     {"action": "update", "rule_id": 7, "base_version": 3, "changes": {...}}
-    {"action": "thresholds", "mql_threshold": 60, "recycle_threshold": 30}
+    {"action": "thresholds", "base_version": 1, "mql_threshold": 60, "recycle_threshold": 30}
 
 Two answers:
 - now: the identified leads not yet with sales whose score under the draft would reach
@@ -67,23 +67,25 @@ def build_draft(draft: dict) -> Draft:
     """The rule set and thresholds as they would be with `draft` published."""
     settings = scoring_settings()
     half_life = settings.default_half_life_days
-    rows = list(ScoringRule.objects.filter(archived_at__isnull=True).order_by("id"))
+    rows = list(ScoringRule.objects.filter(archived_at__isnull=True).order_by("position", "id"))
     current = {rule.pk: {name: getattr(rule, name) for name in EDITABLE_FIELDS} for rule in rows}
     versions = {rule.pk: rule.version for rule in rows}
+    places = {rule.pk: place for place, rule in enumerate(rows)}
     proposed = {pk: dict(fields) for pk, fields in current.items()}
     mql, recycle = settings.mql_threshold, settings.recycle_threshold
     action = draft.get("action")
     if action == "create":
         proposed[NEW_RULE_ID] = {"active": True, **draft["rule"]}
         versions[NEW_RULE_ID] = 1
+        places[NEW_RULE_ID] = len(rows)
     elif action == "update" and draft.get("rule_id") in proposed:
         proposed[draft["rule_id"]].update(draft.get("changes") or {})
     elif action == "thresholds":
         mql, recycle = draft["mql_threshold"], draft["recycle_threshold"]
 
     def specs(rule_fields: dict) -> list[RuleSpec]:
-        # New rules last, as the engine sums in id order and a new rule gets the next id.
-        ordered = sorted(rule_fields.items(), key=lambda item: (item[0] == NEW_RULE_ID, item[0]))
+        # In the list's order, a new rule last (where create_rule puts it).
+        ordered = sorted(rule_fields.items(), key=lambda item: places[item[0]])
         return [_spec(pk, versions[pk], fields, half_life) for pk, fields in ordered if fields.get("active", True)]
 
     return Draft(

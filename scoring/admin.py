@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
+from django.utils import timezone
 
-from .models import RescoreJob, RescoreMark, RuleVersion, ScoreChange, ScoringRule, ScoringSettings
-from .rules import EDITABLE_FIELDS, RuleInvalid, create_rule, delete_rule, update_rule
+from .models import RescoreJob, RescoreMark, RuleVersion, ScoreChange, ScoringRule, ScoringSettings, ThresholdVersion
+from .rules import EDITABLE_FIELDS, RuleInvalid, create_rule, delete_rule, update_rule, update_thresholds
 from .services import start_full_rescore
 
 
@@ -15,7 +16,17 @@ class RuleVersionInline(admin.TabularInline):
     model = RuleVersion
     extra = 0
     can_delete = False
-    fields = ["version", "label", "points", "daily_cap", "half_life_days", "active", "changed_by_label", "created_at"]
+    fields = [
+        "version",
+        "position",
+        "label",
+        "points",
+        "daily_cap",
+        "half_life_days",
+        "active",
+        "changed_by_label",
+        "created_at",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -26,7 +37,17 @@ class RuleVersionInline(admin.TabularInline):
 class ScoringRuleAdmin(admin.ModelAdmin):
     """Edits go through scoring.rules, so each save is a new version and rescores everyone."""
 
-    list_display = ["label", "kind", "event_type", "points", "daily_cap", "half_life_days", "active", "version"]
+    list_display = [
+        "position",
+        "label",
+        "kind",
+        "event_type",
+        "points",
+        "daily_cap",
+        "half_life_days",
+        "active",
+        "version",
+    ]
     list_filter = ["kind", "active"]
     fields = EDITABLE_FIELDS
     inlines = [RuleVersionInline]
@@ -56,15 +77,44 @@ class ScoringRuleAdmin(admin.ModelAdmin):
 
 @admin.register(ScoringSettings)
 class ScoringSettingsAdmin(admin.ModelAdmin):
-    list_display = ["mql_threshold", "recycle_threshold", "default_half_life_days", "updated_at"]
+    """Threshold changes go through scoring.rules.update_thresholds: a version each."""
+
+    list_display = ["mql_threshold", "recycle_threshold", "version", "default_half_life_days", "updated_at"]
+    readonly_fields = ["version", "updated_at"]
 
     def has_add_permission(self, request):
         return not ScoringSettings.objects.exists()
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        if {"mql_threshold", "recycle_threshold"} & set(form.changed_data):
+            try:
+                update_thresholds(
+                    mql_threshold=obj.mql_threshold, recycle_threshold=obj.recycle_threshold, user=request.user
+                )
+            except RuleInvalid as error:
+                messages.error(request, f"Thresholds not saved: {error}")
         if "default_half_life_days" in form.changed_data:
+            ScoringSettings.objects.filter(pk=obj.pk).update(
+                default_half_life_days=obj.default_half_life_days, updated_at=timezone.now()
+            )
             start_full_rescore(cause="default half-life changed")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ThresholdVersion)
+class ThresholdVersionAdmin(admin.ModelAdmin):
+    list_display = ["version", "mql_threshold", "recycle_threshold", "changed_by_label", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -5,7 +5,7 @@ rule, so the page, the API and the admin accept exactly the same rules."""
 from django import forms
 
 from .models import ConditionOp, RuleKind
-from .rules import RuleInvalid, validate_rule
+from .rules import MAX_THRESHOLD, RuleInvalid, ThresholdsInvalid, validate_rule, validate_thresholds
 
 CONDITION_ROWS = 3
 LIST_OPS = {ConditionOp.IN, ConditionOp.CONTAINS}
@@ -121,12 +121,24 @@ class RuleForm(forms.Form):
 
 
 class ThresholdForm(forms.Form):
-    mql_threshold = forms.IntegerField(min_value=1, max_value=10000, label="MQL threshold")
-    recycle_threshold = forms.IntegerField(min_value=0, max_value=10000, label="Recycle threshold")
+    mql_threshold = forms.IntegerField(min_value=2, max_value=MAX_THRESHOLD, label="MQL threshold")
+    recycle_threshold = forms.IntegerField(min_value=1, max_value=MAX_THRESHOLD, label="Recycle threshold")
 
     def clean(self):
         cleaned = super().clean()
-        mql, recycle = cleaned.get("mql_threshold"), cleaned.get("recycle_threshold")
-        if mql is not None and recycle is not None and recycle >= mql:
-            self.add_error("recycle_threshold", "The recycle threshold must be below the MQL threshold.")
+        if self.errors:
+            return cleaned
+        try:
+            validate_thresholds(mql_threshold=cleaned["mql_threshold"], recycle_threshold=cleaned["recycle_threshold"])
+        except ThresholdsInvalid as invalid:
+            for name, problems in invalid.fields.items():
+                self.add_error(name if name in self.fields else None, problems)
         return cleaned
+
+
+class MoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
+
+    @property
+    def offset(self) -> int:
+        return -1 if self.cleaned_data["direction"] == "up" else 1

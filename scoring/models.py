@@ -71,13 +71,17 @@ class ScoringRule(models.Model):
     half_life_days = models.FloatField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     active = models.BooleanField(default=True)
+    # Where the marketer put the rule in the list: the editor, the API list and score
+    # explanations follow it (ties, e.g. two rules created at once, fall back to the id).
+    # The score itself does not depend on it: contributions are summed exactly (fsum).
+    position = models.PositiveIntegerField(default=0)
     # Deleting a rule archives it: its versions stay, so old explanations keep their words.
     archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["id"]
+        ordering = ["position", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(half_life_days__gt=0), name="rule_half_life_positive"),
             models.CheckConstraint(
@@ -102,6 +106,7 @@ class RuleVersion(models.Model):
     daily_cap = models.PositiveIntegerField(null=True, blank=True)
     half_life_days = models.FloatField(null=True, blank=True)
     active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -114,11 +119,16 @@ class RuleVersion(models.Model):
 
 
 class ScoringSettings(models.Model):
-    """The one row of thresholds and the default half-life (pk=1)."""
+    """The one row of thresholds and the default half-life (pk=1).
+
+    `version` counts threshold changes; each one also appends a `ThresholdVersion`, so a
+    crossing explained as "score 48 crossed the MQL threshold 45" can be checked
+    against the thresholds in force at the time, after they changed again."""
 
     mql_threshold = models.PositiveIntegerField(default=50)
     recycle_threshold = models.PositiveIntegerField(default=25)
     default_half_life_days = models.FloatField(default=30.0)
+    version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -129,6 +139,32 @@ class ScoringSettings(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(default_half_life_days__gt=0), name="default_half_life_positive"),
         ]
+
+
+class ThresholdVersion(models.Model):
+    """Append-only snapshot of the thresholds: the values in force from `created_at` on.
+    The first change also records the version it replaced."""
+
+    version = models.PositiveIntegerField(unique=True)
+    mql_threshold = models.PositiveIntegerField()
+    recycle_threshold = models.PositiveIntegerField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_by_label = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["version"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recycle_threshold__lt=models.F("mql_threshold")),
+                name="threshold_version_recycle_below_mql",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Thresholds v{self.version}: MQL {self.mql_threshold}, recycle {self.recycle_threshold}"
 
 
 class ScoreChange(models.Model):

@@ -1,4 +1,5 @@
-"""Writes of scoring rules: every change is a new version, and starts a full rescore.
+"""Writes of scoring rules and thresholds: every change is a new version, and a change
+that can move a score starts a full rescore.
 
 Validation lives here, not in the serializer, so the API, the admin and scripts accept
 exactly the same rules; `RuleInvalid.fields` names each field that is wrong.
@@ -7,16 +8,19 @@ exactly the same rules; `RuleInvalid.fields` names each field that is wrong.
 import math
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from .computation import FIT_FIELDS, as_text, is_number
 from .defaults import DEFAULT_RULES
-from .models import ConditionOp, RuleKind, RuleVersion, ScoringRule
+from .models import ConditionOp, RuleKind, RuleVersion, ScoringRule, ScoringSettings, ThresholdVersion
+from .selectors import scoring_settings
 from .services import start_full_rescore
 
 EDITABLE_FIELDS = ["label", "kind", "event_type", "conditions", "points", "daily_cap", "half_life_days", "active"]
 MAX_CONDITIONS = 10
 MAX_POINTS = 1000
+MAX_THRESHOLD = 10000
 
 
 class RuleInvalid(Exception):
@@ -129,16 +133,22 @@ def _snapshot(rule: ScoringRule, *, user=None, label: str = "") -> RuleVersion:
     return RuleVersion.objects.create(
         rule=rule,
         version=rule.version,
+        position=rule.position,
         changed_by=user,
         changed_by_label=label or (user.get_username() if user else ""),
         **{name: getattr(rule, name) for name in EDITABLE_FIELDS},
     )
 
 
+def _next_position() -> int:
+    return (ScoringRule.objects.filter(archived_at__isnull=True).aggregate(last=Max("position"))["last"] or 0) + 1
+
+
 def create_rule(*, data: dict, user=None, label: str = "") -> ScoringRule:
+    """A new rule goes to the end of the list."""
     clean = validate_rule(data)
     with transaction.atomic():
-        rule = ScoringRule.objects.create(version=1, **clean)
+        rule = ScoringRule.objects.create(version=1, position=_next_position(), **clean)
         _snapshot(rule, user=user, label=label)
         start_full_rescore(cause=f"rule “{rule.label}” created")
     return rule
@@ -187,8 +197,11 @@ def install_default_rules() -> int:
     if ScoringRule.objects.exists():
         return 0
     with transaction.atomic():
-        for label, kind, event_type, conditions, points, cap, half_life in DEFAULT_RULES:
+        for position, (label, kind, event_type, conditions, points, cap, half_life) in enumerate(
+            DEFAULT_RULES, start=1
+        ):
             rule = ScoringRule.objects.create(
+                position=position,
                 label=label,
                 kind=kind,
                 event_type=event_type,
@@ -199,3 +212,146 @@ def install_default_rules() -> int:
             )
             _snapshot(rule, label="default rule set")
     return len(DEFAULT_RULES)
+
+
+# --- Order ------------------------------------------------------------------------------
+
+
+def reorder_rules(*, rule_ids: list[int], user=None, label: str = "") -> list[ScoringRule]:
+    """Put the rules in the order of `rule_ids`, which must name every rule in the list
+    (not archived) once. Each rule whose position changes gets a new version, so its
+    history says who moved it; the others are left alone.
+
+    No rescore: the order changes how a score is explained, never the score (the
+    contributions are summed exactly). Explanations written from now on follow it.
+    """
+    if (
+        not isinstance(rule_ids, list)
+        or not all(isinstance(pk, int) and not isinstance(pk, bool) for pk in rule_ids)
+        or len(set(rule_ids)) != len(rule_ids)
+    ):
+        raise RuleInvalid({"rule_ids": ["A list of rule ids, each once."]})
+    with transaction.atomic():
+        # Every listed rule locked, in id order like every rule writer: a concurrent edit
+        # waits, and two reorders cannot interleave their numbering.
+        locked = list(ScoringRule.objects.select_for_update().filter(archived_at__isnull=True).order_by("id"))
+        by_id = {rule.pk: rule for rule in locked}
+        if set(rule_ids) != set(by_id):
+            missing = sorted(set(by_id) - set(rule_ids))
+            unknown = sorted(set(rule_ids) - set(by_id))
+            problems = []
+            if missing:
+                problems.append(f"Missing rules {', '.join(map(str, missing))}: name every rule once.")
+            if unknown:
+                problems.append(f"No such rules (or deleted): {', '.join(map(str, unknown))}.")
+            raise RuleInvalid({"rule_ids": problems})
+        now = timezone.now()
+        who = label or (user.get_username() if user else "system")
+        for position, rule_id in enumerate(rule_ids, start=1):
+            rule = by_id[rule_id]
+            if rule.position == position:
+                continue
+            rule.position = position
+            rule.version += 1
+            rule.updated_at = now
+            rule.save(update_fields=["position", "version", "updated_at"])
+            _snapshot(rule, user=user, label=f"{who} (moved to {position})")
+        return [by_id[rule_id] for rule_id in rule_ids]
+
+
+def move_rule(*, rule_id: int, offset: int, user=None, label: str = "") -> list[ScoringRule]:
+    """Move one rule `offset` places (−1: up one) in the list as it is when the locks are
+    taken, so two people clicking "up" at once move it two places, not one over the
+    other's stale list. A move past either end stops there."""
+    with transaction.atomic():
+        order = list(
+            ScoringRule.objects.select_for_update()
+            .filter(archived_at__isnull=True)
+            .order_by("id")
+            .values_list("id", "position")
+        )
+        ids = [pk for pk, _ in sorted(order, key=lambda row: (row[1], row[0]))]
+        if rule_id not in ids:
+            raise RuleInvalid({"rule_id": ["No such rule (or it was deleted)."]})
+        start = ids.index(rule_id)
+        ids.insert(max(0, min(len(ids) - 1, start + offset)), ids.pop(start))
+        return reorder_rules(rule_ids=ids, user=user, label=label)
+
+
+# --- Thresholds -------------------------------------------------------------------------
+
+
+class ThresholdsInvalid(RuleInvalid):
+    """Bad thresholds, or a draft of thresholds that changed since it was made."""
+
+
+def validate_thresholds(*, mql_threshold, recycle_threshold) -> tuple[int, int]:
+    """CONTRACT "MQL crossing": a lead is re-armed below the recycle threshold, so it must
+    sit strictly between 0 and the MQL threshold, or hysteresis means nothing."""
+    errors: dict[str, list[str]] = {}
+
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if not whole(mql_threshold) or not 1 < mql_threshold <= MAX_THRESHOLD:
+        errors["mql_threshold"] = [f"A whole number from 2 to {MAX_THRESHOLD}."]
+    if not whole(recycle_threshold) or recycle_threshold < 1:
+        errors["recycle_threshold"] = ["A whole number above 0."]
+    elif "mql_threshold" not in errors and recycle_threshold >= mql_threshold:
+        errors["recycle_threshold"] = ["The recycle threshold must be below the MQL threshold."]
+    if errors:
+        raise ThresholdsInvalid(errors)
+    return mql_threshold, recycle_threshold
+
+
+def _snapshot_thresholds(row: ScoringSettings, *, user=None, label: str = "") -> ThresholdVersion:
+    return ThresholdVersion.objects.create(
+        version=row.version,
+        mql_threshold=row.mql_threshold,
+        recycle_threshold=row.recycle_threshold,
+        changed_by=user,
+        changed_by_label=label or (user.get_username() if user else ""),
+        created_at=row.updated_at,
+    )
+
+
+def update_thresholds(
+    *, mql_threshold, recycle_threshold, user=None, label: str = "", base_version: int | None = None
+) -> ScoringSettings:
+    """Make (mql, recycle) the thresholds' next version and rescore everyone after commit.
+
+    With `base_version` (a previewed draft), thresholds changed by someone else since are
+    refused rather than overwritten. On the rescore, the leads whose score is at or above
+    a lowered MQL threshold, armed and not yet with sales, cross it: one MQL move and one
+    alert each (CONTRACT "MQL crossing"); leads that were rejected stay unarmed until
+    they fall below the recycle threshold, as before. Nothing changes, no version.
+    """
+    mql, recycle = validate_thresholds(mql_threshold=mql_threshold, recycle_threshold=recycle_threshold)
+    scoring_settings()  # the row exists (a flush may have removed it)
+    with transaction.atomic():
+        # The settings row lock numbers concurrent changes 2, 3, … and orders them.
+        row = ScoringSettings.objects.select_for_update().get(pk=1)
+        if base_version is not None and row.version != base_version:
+            raise ThresholdsInvalid(
+                {
+                    "mql_threshold": [
+                        f"The thresholds changed since this draft (now MQL {row.mql_threshold}, recycle "
+                        f"{row.recycle_threshold}, version {row.version}); preview again."
+                    ]
+                }
+            )
+        before = (row.mql_threshold, row.recycle_threshold)
+        if before == (mql, recycle):
+            return row
+        if not ThresholdVersion.objects.filter(version=row.version).exists():
+            # The values being replaced had no snapshot yet (a fresh database's defaults).
+            _snapshot_thresholds(row, label="thresholds before the first change")
+        row.mql_threshold, row.recycle_threshold = mql, recycle
+        row.version += 1
+        row.updated_at = timezone.now()
+        row.save(update_fields=["mql_threshold", "recycle_threshold", "version", "updated_at"])
+        _snapshot_thresholds(row, user=user, label=label)
+        start_full_rescore(
+            cause=f"thresholds changed (v{row.version}): MQL {before[0]}→{mql}, recycle {before[1]}→{recycle}"
+        )
+    return row

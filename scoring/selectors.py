@@ -9,7 +9,7 @@ from leads.models import Lead, StageTransition
 from leads.stages import MoveKind
 
 from .computation import RuleSpec, condition_from_dict
-from .models import RescoreJob, RuleKind, ScoreChange, ScoringRule, ScoringSettings
+from .models import RescoreJob, RuleKind, ScoreChange, ScoringRule, ScoringSettings, ThresholdVersion
 
 
 def scoring_settings() -> ScoringSettings:
@@ -37,7 +37,8 @@ def active_rule_specs(*, default_half_life_days: float | None = None) -> list[Ru
             daily_cap=rule.daily_cap if rule.kind == RuleKind.BEHAVIOUR else None,
             half_life_days=rule.half_life_days or default_half_life_days,
         )
-        for rule in ScoringRule.objects.filter(active=True, archived_at__isnull=True).order_by("id")
+        # In the marketer's order: contributions, and so explanations, follow it.
+        for rule in ScoringRule.objects.filter(active=True, archived_at__isnull=True).order_by("position", "id")
     ]
 
 
@@ -112,4 +113,14 @@ def latest_rescore_job() -> RescoreJob | None:
 
 
 def rules_for_listing():
-    return ScoringRule.objects.filter(archived_at__isnull=True).order_by("id")
+    return ScoringRule.objects.filter(archived_at__isnull=True).order_by("position", "id")
+
+
+def threshold_history(*, limit: int = 10) -> list[ThresholdVersion]:
+    """The latest threshold versions, newest first, with who changed them."""
+    return list(ThresholdVersion.objects.select_related("changed_by").order_by("-version")[:limit])
+
+
+def thresholds_in_force_at(at: datetime) -> ThresholdVersion | None:
+    """The thresholds a crossing at `at` was judged by (None before any were recorded)."""
+    return ThresholdVersion.objects.filter(created_at__lte=at).order_by("-created_at", "-version").first()

@@ -28,6 +28,7 @@ class ScoringRuleSerializer(serializers.ModelSerializer):
             "daily_cap",
             "half_life_days",
             "active",
+            "position",
             "version",
             "created_at",
             "updated_at",

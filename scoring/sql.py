@@ -95,17 +95,20 @@ def scores_cte(
     them is the dearest part, and an unchanged score needs no new explanation."""
     behaviour = [r for r in rules if r.is_behaviour]
     fit = [r for r in rules if not r.is_behaviour]
+    # `ordinal` is the rule's place in `rules` (the marketer's order): the explanation
+    # lists contributions in it, as the reference does.
     rule_rows = (
         ", ".join(
             f"({params.add(r.id)}::bigint, {params.add(r.version)}::int, {params.add(r.label)}::text, "
             f"{params.add(r.kind)}::text, {params.add(r.event_type)}::text, {params.add(r.points)}::int, "
-            f"{params.add(r.daily_cap)}::int, {params.add(float(r.half_life_days))}::float8)"
-            for r in rules
+            f"{params.add(r.daily_cap)}::int, {params.add(float(r.half_life_days))}::float8, {ordinal}::int)"
+            for ordinal, r in enumerate(rules)
         )
-        or "(NULL::bigint, NULL::int, NULL::text, NULL::text, NULL::text, NULL::int, NULL::int, NULL::float8)"
+        or "(NULL::bigint, NULL::int, NULL::text, NULL::text, NULL::text, NULL::int, NULL::int, NULL::float8, "
+        "NULL::int)"
     )
     ctes = [
-        f"rules (rule_id, version, label, kind, event_type, points, cap, half_life) AS (VALUES {rule_rows})",
+        f"rules (rule_id, version, label, kind, event_type, points, cap, half_life, ordinal) AS (VALUES {rule_rows})",
         f"""chunk AS (
             SELECT l.id, l.score AS old_score, l.attributes, l.email, l.first_name, l.last_name, l.company,
                    l.job_title, l.phone, l.country, l.company_size, l.source, l.utm_source, l.utm_medium,
@@ -169,7 +172,7 @@ def scores_cte(
                    jsonb_agg(jsonb_build_object(
                        'rule_id', p.rule_id, 'version', r.version, 'label', r.label, 'kind', r.kind,
                        'points', p.points, 'value', round(p.value::numeric, 3), 'events', p.events,
-                       'capped', p.capped) ORDER BY p.rule_id) AS contributions
+                       'capped', p.capped) ORDER BY r.ordinal) AS contributions
             FROM per_rule p JOIN rules r ON r.rule_id = p.rule_id
             WHERE p.lead_id IN (SELECT s.id FROM totals s WHERE {explain_when})
             GROUP BY p.lead_id)""",

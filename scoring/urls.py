@@ -9,9 +9,11 @@ urlpatterns = [
     path("scoring/rules/new/", views.rule_create, name="rule-create"),
     path("scoring/rules/<int:pk>/edit/", views.rule_edit, name="rule-edit"),
     path("scoring/rules/<int:pk>/toggle/", views.rule_toggle, name="rule-toggle"),
+    path("scoring/rules/<int:pk>/move/", views.rule_move, name="rule-move"),
     path("scoring/rules/thresholds/", views.thresholds, name="thresholds"),
     path("scoring/rules/previews/<int:pk>/", views.preview, name="preview"),
     path("scoring/rules/previews/<int:pk>/progress/", views.preview_progress, name="preview-progress"),
     path("scoring/rules/previews/<int:pk>/publish/", views.preview_publish, name="preview-publish"),
+    path("scoring/rules/previews/<int:pk>/restart/", views.preview_restart, name="preview-restart"),
     path("scoring/rules/rescore-progress/", views.rescore_progress, name="rescore-progress"),
 ]

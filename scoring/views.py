@@ -7,14 +7,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from analytics import services as analytics_services
 from analytics.models import PreviewStatus, RulePreview
 from funnel.roles import Role, has_role
 
+from . import rules as rule_services
 from . import selectors
-from .forms import RuleForm, ThresholdForm
+from .forms import MoveForm, RuleForm, ThresholdForm
 from .models import ConditionOp, ScoringRule
 
 EDITOR_ROLES = (Role.MARKETER, Role.ADMIN)
@@ -33,24 +35,55 @@ def _editable_rule(pk: int) -> ScoringRule:
 @login_required
 def rule_list(request):
     _require(request.user, READER_ROLES, "Scoring rules are for marketers, sales managers and admins.")
+    return _rule_list_page(request)
+
+
+def _rule_list_page(request, *, threshold_form: ThresholdForm | None = None, status: int = 200):
     thresholds = selectors.scoring_settings()
+    listed = list(selectors.rules_for_listing())
+    moved = _moved(request, listed)
+    rows = []
+    for number, rule in enumerate(listed, start=1):
+        row = {"rule": rule, "scores": _what_it_scores(rule), "number": number, "focus": None}
+        if moved and moved[0] == rule.pk:
+            # Keep the keyboard where it was: on the button just pressed, or on the other
+            # one if the rule has reached the end of the list.
+            first, last = number == 1, number == len(listed)
+            went = moved[1]
+            row["focus"] = "up" if (went == "up" and not first) or (went == "down" and last) else "down"
+        rows.append(row)
     return render(
         request,
         "scoring/rules.html",
         {
-            "rules": [{"rule": rule, "scores": _what_it_scores(rule)} for rule in selectors.rules_for_listing()],
+            "rules": rows,
             "thresholds": thresholds,
-            "threshold_form": ThresholdForm(
+            "threshold_form": threshold_form
+            or ThresholdForm(
                 initial={
                     "mql_threshold": thresholds.mql_threshold,
                     "recycle_threshold": thresholds.recycle_threshold,
                 }
             ),
+            "threshold_history": selectors.threshold_history(limit=5),
             "job": selectors.latest_rescore_job(),
             "previews": RulePreview.objects.select_related("created_by", "published_by").order_by("-id")[:5],
             "can_edit": has_role(request.user, *EDITOR_ROLES),
         },
+        status=status,
     )
+
+
+def _moved(request, listed) -> tuple[int, str] | None:
+    """The rule just moved (?moved=<id>&went=up|down), to put the focus back on it."""
+    try:
+        rule_id = int(request.GET.get("moved", ""))
+    except ValueError:
+        return None
+    went = request.GET.get("went")
+    if went not in ("up", "down") or rule_id not in {rule.pk for rule in listed}:
+        return None
+    return rule_id, went
 
 
 def _preview(request, draft: dict):
@@ -92,14 +125,34 @@ def rule_toggle(request, pk: int):
 
 @login_required
 @require_POST
+def rule_move(request, pk: int):
+    """Up or down one place. No preview: the order changes explanations, not scores."""
+    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    rule = _editable_rule(pk)
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Move a rule up or down.")
+        return _rule_list_page(request, status=400)
+    try:
+        ordered = rule_services.move_rule(rule_id=rule.pk, offset=form.offset, user=request.user)
+    except rule_services.RuleInvalid as refused:
+        messages.error(request, str(refused))
+        return _rule_list_page(request, status=400)
+    number = [item.pk for item in ordered].index(rule.pk) + 1
+    messages.success(request, f"“{rule.label}” is now number {number} of {len(ordered)}.")
+    went = form.cleaned_data["direction"]
+    return redirect(f"{reverse('scoring:rules')}?moved={rule.pk}&went={went}#rule-{rule.pk}")
+
+
+@login_required
+@require_POST
 def thresholds(request):
     _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
     form = ThresholdForm(request.POST)
     if not form.is_valid():
-        for field, errors in form.errors.items():
-            messages.error(request, f"{form.fields[field].label if field in form.fields else field}: {errors[0]}")
-        return redirect("scoring:rules")
-    return _preview(request, {"action": "thresholds", **form.cleaned_data})
+        return _rule_list_page(request, threshold_form=form, status=400)
+    current = selectors.scoring_settings()
+    return _preview(request, {"action": "thresholds", "base_version": current.version, **form.cleaned_data})
 
 
 @login_required
@@ -110,6 +163,7 @@ def preview(request, pk: int):
     rule = None
     if draft.get("rule_id"):
         rule = ScoringRule.objects.filter(pk=draft["rule_id"]).first()
+    stalled = preview.lost_its_worker()
     return render(
         request,
         "scoring/preview.html",
@@ -119,7 +173,8 @@ def preview(request, pk: int):
             "changes": _describe(draft, rule),
             "thresholds": selectors.scoring_settings(),
             "can_edit": has_role(request.user, *EDITOR_ROLES),
-            "running": preview.status in (PreviewStatus.QUEUED, PreviewStatus.RUNNING),
+            "stalled": stalled,
+            "running": preview.status in (PreviewStatus.QUEUED, PreviewStatus.RUNNING) and not stalled,
         },
     )
 
@@ -129,8 +184,28 @@ def preview_progress(request, pk: int):
     _require(request.user, READER_ROLES, "Scoring rules are for marketers, sales managers and admins.")
     preview = get_object_or_404(RulePreview, pk=pk)
     return JsonResponse(
-        {"status": preview.status, "done": preview.done, "total": preview.total, "percent": preview.percent}
+        {
+            "status": preview.status,
+            "done": preview.done,
+            "total": preview.total,
+            "percent": preview.percent,
+            "stalled": preview.lost_its_worker(),
+        }
     )
+
+
+@login_required
+@require_POST
+def preview_restart(request, pk: int):
+    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    get_object_or_404(RulePreview, pk=pk)
+    try:
+        analytics_services.restart_rule_preview(preview_id=pk)
+    except analytics_services.PreviewNotRestartable as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, "The preview starts again.")
+    return redirect("scoring:preview", pk=pk)
 
 
 @login_required
