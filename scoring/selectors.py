@@ -122,5 +122,10 @@ def threshold_history(*, limit: int = 10) -> list[ThresholdVersion]:
 
 
 def thresholds_in_force_at(at: datetime) -> ThresholdVersion | None:
-    """The thresholds a crossing at `at` was judged by (None before any were recorded)."""
-    return ThresholdVersion.objects.filter(created_at__lte=at).order_by("-created_at", "-version").first()
+    """The thresholds a crossing at `at` was judged by. Before the first recorded version
+    the first one's values held (it records what the first change replaced); None if
+    the thresholds never changed (then the current ones are the answer)."""
+    return (
+        ThresholdVersion.objects.filter(created_at__lte=at).order_by("-created_at", "-version").first()
+        or ThresholdVersion.objects.order_by("version").first()
+    )

@@ -141,7 +141,8 @@ def rule_move(request, pk: int):
     number = [item.pk for item in ordered].index(rule.pk) + 1
     messages.success(request, f"“{rule.label}” is now number {number} of {len(ordered)}.")
     went = form.cleaned_data["direction"]
-    return redirect(f"{reverse('scoring:rules')}?moved={rule.pk}&went={went}#rule-{rule.pk}")
+    # No #fragment: browsers skip `autofocus` when the URL names a target.
+    return redirect(f"{reverse('scoring:rules')}?moved={rule.pk}&went={went}")
 
 
 @login_required

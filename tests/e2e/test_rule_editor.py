@@ -58,3 +58,26 @@ def test_marketer_sees_the_rule_list(page, live_server, marketer):
     page.goto(f"{live_server.url}/scoring/rules/")
     assert page.get_by_role("row", name="Pricing page view").is_visible()
     screenshot(page, "rule-editor-list")
+
+
+def test_marketer_moves_a_rule_up_twice_with_the_keyboard(page, live_server, marketer):
+    install_default_rules()
+    log_in(page, live_server, "marketer")
+    page.goto(f"{live_server.url}/scoring/rules/")
+    page.get_by_role("button", name="Move Pricing page view up").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "is now number 2 of" in page.locator(".messages").inner_text()
+    # The focus comes back to the button just pressed, so Enter again moves it again.
+    page.wait_for_function("document.activeElement.getAttribute('aria-label') === 'Move Pricing page view up'")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    first_rows = page.locator("#rules-heading + .table-wrap tbody th[scope=row]").all_inner_texts()[:3]
+    assert first_rows == ["Pricing page view", "Demo request", "Contact form"]
+    # At the top there is no "up" any more: the focus moves to its "down" button.
+    page.wait_for_function("document.activeElement.getAttribute('aria-label') === 'Move Pricing page view down'")
+    screenshot(page, "rule-editor-reordered")
+    assert [rule.label for rule in ScoringRule.objects.order_by("position")[:2]] == [
+        "Pricing page view",
+        "Demo request",
+    ]
