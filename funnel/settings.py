@@ -209,6 +209,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Lead lifecycle: events in, scores, stages and the sales queue out.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["funnel.routing.schema_paths_without_trailing_slash"],
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "leads.stages.Stage",
         "MoveKindEnum": "leads.stages.MoveKind",
