@@ -4,7 +4,7 @@ writes themselves happen in leads.services."""
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import DuplicatePolicy, Lead
+from .models import PROFILE_FIELDS, DuplicatePolicy, Lead
 from .selectors import UNASSIGNED, BoardFilters, lead_owner_choices, live_leads
 from .stages import Stage, allowed_targets, label, needs_reason
 
@@ -93,21 +93,8 @@ class LeadForm(forms.ModelForm):
 
     class Meta:
         model = Lead
-        fields = [
-            "email",
-            "first_name",
-            "last_name",
-            "company",
-            "job_title",
-            "phone",
-            "country",
-            "company_size",
-            "source",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "owner",
-        ]
+        # The identifiers integrations set and the rarer UTM fields stay off the form.
+        fields = [*(f for f in PROFILE_FIELDS if f not in {"external_id", "utm_term", "utm_content"}), "owner"]
         labels = {"utm_source": "UTM source", "utm_medium": "UTM medium", "utm_campaign": "Campaign"}
 
     def __init__(self, *args, **kwargs):

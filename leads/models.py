@@ -6,6 +6,25 @@ from django.utils import timezone
 
 from .stages import MoveKind, Stage
 
+# A person's own fields and where they came from: what forms, the API and imports edit.
+PROFILE_FIELDS = [
+    "email",
+    "external_id",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "phone",
+    "country",
+    "company_size",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+]
+
 
 class Lead(models.Model):
     """A person (or, before capture, an anonymous visitor) moving through the funnel."""

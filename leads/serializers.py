@@ -6,26 +6,8 @@ from rest_framework import serializers
 
 from events.models import EngagementEvent
 
-from .models import Deal, Lead, StageTransition
+from .models import PROFILE_FIELDS, Deal, Lead, StageTransition
 from .stages import Stage
-
-PROFILE_FIELDS = [
-    "email",
-    "external_id",
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "phone",
-    "country",
-    "company_size",
-    "source",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-]
 
 
 class LeadSerializer(serializers.ModelSerializer):

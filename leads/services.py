@@ -11,7 +11,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .actors import Actor
-from .models import Lead, PipelineCount, StageTransition
+from .models import PROFILE_FIELDS, Lead, PipelineCount, StageTransition
 from .stages import MoveKind, Stage, StageMoveRefused, classify_move
 
 # Called inside the move's transaction with (lead, transition): other apps register
@@ -162,26 +162,7 @@ def compact_pipeline_counts() -> int:
     return removed - sum(1 for bucket in dirty if bucket["total"])
 
 
-IDENTITY_AND_PROFILE_FIELDS = [
-    "email",
-    "anonymous_id",
-    "external_id",
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "phone",
-    "country",
-    "company_size",
-    "source",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "attributes",
-    "owner",
-]
+IDENTITY_AND_PROFILE_FIELDS = ["anonymous_id", *PROFILE_FIELDS, "attributes", "owner"]
 
 
 def create_lead(*, actor: Actor, stage: str | None = None, reason: str = "", **fields) -> Lead:
