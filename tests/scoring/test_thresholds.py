@@ -59,7 +59,7 @@ def test_a_threshold_change_starts_a_full_rescore_naming_the_change(default_rule
 
 def test_thresholds_that_change_nothing_make_no_version_and_no_rescore(default_rules):
     assert update_thresholds(mql_threshold=50, recycle_threshold=25).version == 1
-    assert not ThresholdVersion.objects.exists()
+    assert not ThresholdVersion.objects.filter(version__gt=1).exists()
     assert not RescoreJob.objects.exists()
 
 
