@@ -219,8 +219,8 @@ def install_default_rules() -> int:
 
 def reorder_rules(*, rule_ids: list[int], user=None, label: str = "") -> list[ScoringRule]:
     """Put the rules in the order of `rule_ids`, which must name every rule in the list
-    (not archived) once. Each rule whose position changes gets a new version, so its
-    history says who moved it; the others are left alone.
+    (not archived) once, numbered 1, 2, …. Each rule whose place in the list changes
+    gets a new version, so its history says who moved it; the others keep theirs.
 
     No rescore: the order changes how a score is explained, never the score (the
     contributions are summed exactly). Explanations written from now on follow it.
@@ -247,11 +247,17 @@ def reorder_rules(*, rule_ids: list[int], user=None, label: str = "") -> list[Sc
             raise RuleInvalid({"rule_ids": problems})
         now = timezone.now()
         who = label or (user.get_username() if user else "system")
+        before = [rule.pk for rule in sorted(locked, key=lambda rule: (rule.position, rule.pk))]
         for position, rule_id in enumerate(rule_ids, start=1):
             rule = by_id[rule_id]
             if rule.position == position:
                 continue
             rule.position = position
+            if before[position - 1] == rule_id:
+                # Same place in the list, a new number: the gap of a deleted rule closing.
+                # Nothing a person would call a change, so no version.
+                rule.save(update_fields=["position"])
+                continue
             rule.version += 1
             rule.updated_at = now
             rule.save(update_fields=["position", "version", "updated_at"])

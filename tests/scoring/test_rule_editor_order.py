@@ -53,6 +53,15 @@ def test_each_moved_rule_gets_a_version_carrying_its_new_position_and_the_others
     assert rule("Pricing page view").version == 1
 
 
+def test_closing_the_gap_of_a_deleted_rule_renumbers_the_rules_below_without_versions(default_rules):
+    delete_rule(rule=rule("Contact form"))  # position 2 of 12
+    move_rule(rule_id=rule("Demo request").pk, offset=1)
+    assert labels()[:3] == ["Pricing page view", "Demo request", "Blog view"]
+    assert [item.position for item in rules_for_listing()] == list(range(1, 12))
+    moved = RuleVersion.objects.filter(version=2, rule__archived_at__isnull=True)
+    assert sorted(moved.values_list("rule__label", flat=True)) == ["Demo request", "Pricing page view"]
+
+
 def test_reordering_changes_no_score_so_starts_no_rescore(default_rules):
     reorder_rules(rule_ids=ids_with_first("Senior title"))
     assert not RescoreJob.objects.exists()
