@@ -84,6 +84,8 @@ class ScopePermission(permissions.BasePermission):
             # A method the view did not declare a scope for: refuse rather than allow.
             if not request.user or not request.user.is_authenticated:
                 raise exceptions.NotAuthenticated()
+            if getattr(view, request.method.lower(), None) is None:
+                return True  # the view has no such method: DRF answers 405 with `Allow`
             raise exceptions.PermissionDenied("This method is not open to API keys or roles.", code="forbidden")
         check_scope(request, scope)
         return True
