@@ -6,7 +6,13 @@ would cost more than storing the events does (GOALS.md)."""
 import orjson
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.views import APIView
 
@@ -83,7 +89,15 @@ class EventsView(APIView):
         request=OpenApiTypes.OBJECT,
         responses={
             202: _REPLY,
-            400: OpenApiResponse(_REPLY, description="A single event that was rejected, or a body that is not JSON."),
+            400: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="IngestBadRequest",
+                    serializers=[_REPLY, _ERROR],
+                    resource_type_field_name=None,
+                ),
+                description="A single event that was rejected (the reply, with its errors), or a body that is "
+                "not JSON or not events (the error envelope).",
+            ),
             401: _ERROR,
             403: _ERROR,
             413: _ERROR,
