@@ -25,3 +25,6 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]
+
+handler404 = "funnel.views.not_found"
+handler500 = "funnel.views.server_error"

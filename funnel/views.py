@@ -3,7 +3,9 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
+from django.views import defaults
 
+from .api_errors import json_not_found, json_server_error
 from .roles import home_url_name
 
 
@@ -19,3 +21,20 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith(("/api/", "/v1/"))
+
+
+def not_found(request, exception=None):
+    """API clients get the error envelope for a path no route matches; people get a page."""
+    if _is_api(request):
+        return json_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return json_server_error(request)
+    return defaults.server_error(request)

@@ -194,12 +194,6 @@ def test_an_oversized_event_batch_is_a_413_in_the_envelope(admin_key):
     assert_envelope(response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="funnel/urls.py sets no handler404: a path under /api/ that no route matches (say "
-    "/api/v1/leads/abc) answers Django's HTML 404 page, not the envelope (funnel.api_errors.json_not_found "
-    "exists but is not wired)",
-)
 @pytest.mark.parametrize("path", ["/api/v1/nothing-here", "/api/v1/leads/abc", "/api/v1/queue/-1/accept"])
 def test_an_api_path_no_route_matches_is_a_404_in_the_envelope(admin_key, path):
     response = key_client(admin_key).get(path)
