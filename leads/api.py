@@ -11,7 +11,7 @@ from django.db import IntegrityError
 from django.db.models import Prefetch
 from django.utils.http import urlencode
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, pagination, parsers, status
+from rest_framework import exceptions, generics, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -36,21 +36,6 @@ from .stages import Stage
 
 RECENT_EVENTS = 20
 EDITOR_ROLES = {Role.MARKETER, Role.SALES_MANAGER, Role.ADMIN}
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser lets the RecursionError of a deeply nested body (`[[[[…`, a
-    few kilobytes) through as a 500; it is a 400 like any other unreadable JSON."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError as error:
-            raise exceptions.ParseError("JSON parse error - the body is nested too deeply.") from error
-
-
-# The same media types as DRF's defaults, so the schema documents the same request bodies.
-PARSERS = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
 
 
 def _errors(*codes: int) -> dict:
@@ -214,7 +199,6 @@ LEAD_EXAMPLE = {
 @extend_schema(tags=["leads"])
 class LeadListView(generics.ListCreateAPIView):
     permission_classes = [ScopePermission]
-    parser_classes = PARSERS
     required_scopes = {"GET": Scope.LEADS_READ, "POST": Scope.LEADS_WRITE}
     serializer_class = LeadSerializer
     filterset_class = LeadFilter
@@ -278,7 +262,6 @@ LEAD_ID = OpenApiParameter("lead_id", int, OpenApiParameter.PATH, description="T
 @extend_schema(tags=["leads"], parameters=[LEAD_ID])
 class LeadDetailView(APIView):
     permission_classes = [ScopePermission]
-    parser_classes = PARSERS
     required_scopes = {"GET": Scope.LEADS_READ, "PATCH": Scope.LEADS_WRITE, "DELETE": Scope.LEADS_WRITE}
 
     def get_lead(self, request, lead_id: int) -> Lead:
@@ -393,7 +376,6 @@ def _score_explanation(lead: Lead):
 @extend_schema(tags=["leads"], parameters=[LEAD_ID])
 class LeadTransitionView(APIView):
     permission_classes = [ScopePermission]
-    parser_classes = PARSERS
     required_scopes = {"POST": Scope.LEADS_WRITE}
 
     @extend_schema(

@@ -14,7 +14,6 @@ from events.models import ApiKey, Scope
 from events.permissions import ScopePermission
 from funnel.api_errors import ApiError
 from leads.actors import Actor
-from leads.api import PARSERS
 
 from . import selectors, services
 from .models import SalesAlert
@@ -117,7 +116,6 @@ class AcceptView(APIView):
 
 class RejectView(APIView):
     permission_classes = [ScopePermission]
-    parser_classes = PARSERS  # a deeply nested body is a 400, not a 500
     required_scopes = {"POST": Scope.QUEUE_WRITE}
 
     @extend_schema(

@@ -13,7 +13,6 @@ from rest_framework.views import APIView
 from events.models import ApiKey, Scope
 from events.permissions import ScopePermission
 from funnel.api_errors import ApiError
-from leads.api import PARSERS
 from sales.serializers import ErrorEnvelopeSerializer
 
 from . import rules, selectors
@@ -71,7 +70,6 @@ def _rule(rule_id: int) -> ScoringRule:
 
 class ScoringRuleListView(APIView):
     permission_classes = [ScopePermission]
-    parser_classes = PARSERS  # a deeply nested body is a 400, not a 500
     required_scopes = SCOPES
 
     @extend_schema(operation_id="scoring_rules_list", responses={200: ScoringRuleListSerializer, **_errors(401, 403)})
@@ -102,7 +100,6 @@ class ScoringRuleListView(APIView):
 @extend_schema(parameters=[RULE_ID])
 class ScoringRuleDetailView(APIView):
     permission_classes = [ScopePermission]
-    parser_classes = PARSERS
     required_scopes = SCOPES
 
     @extend_schema(
