@@ -44,6 +44,26 @@ def test_the_queue_page_takes_the_same_queries_for_3_or_30_alerts(rep1, round_ro
         client.get("/queue/")
 
 
+def test_each_queue_row_has_its_own_reject_and_reassign_forms_built_from_the_shared_parts(
+    rep1, rep2, manager, round_robin_off
+):
+    rep1.username = 'rep1 <b>"quoted"</b>'
+    rep1.save()
+    first, second = make_alert(assignee=rep1), make_alert(assignee=rep2)
+    html = signed_in(manager).get("/queue/?filter=all").content.decode()
+    for alert in (first, second):
+        assert f'<form method="post" action="/queue/alerts/{alert.pk}/reject/">' in html
+        assert f'<select id="reason-{alert.pk}" name="reason" required>' in html
+        assert f'<label for="note-{alert.pk}">Note</label>' in html
+        assert f'<select id="assignee-{alert.pk}" name="assignee">' in html
+    assert html.count('<option value="no_budget">No budget</option>') == 2
+    rows = html.split("<tbody>")[1]
+    assert rows.count('name="csrfmiddlewaretoken"') == 6
+    assert f'<option value="{rep1.pk}" selected>rep1 &lt;b&gt;&quot;quoted&quot;&lt;/b&gt;</option>' in html
+    assert f'<option value="{rep2.pk}" selected>rep2</option>' in html
+    assert "<b>" not in rows
+
+
 def test_a_marketer_reads_the_queue_without_action_buttons(unassigned_alert, marketer):
     page = signed_in(marketer).get("/queue/")
     assert page.status_code == 200
