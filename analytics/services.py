@@ -35,6 +35,13 @@ def refresh_analytics() -> AnalyticsRefresh:
                 sql = statement(dialect)
                 params = [connection.ops.adapt_datetimefield_value(now)] if "%s" in sql else None
                 cursor.execute(sql, params)
+            if dialect.postgres:
+                # The report's reads plan from these statistics: left as they were before
+                # the DELETE/INSERT, the planner takes a 20k-row summary for a few dozen
+                # rows and sorts instead of hashing (engagement query 10 ms -> 4.5 ms at
+                # 1M leads). Inside the transaction ANALYZE counts its own new rows.
+                for model in refresh_sql.SUMMARY_MODELS:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         state.refreshed_at = now
         state.duration_ms = int((time.monotonic() - started) * 1000)
         state.save(update_fields=["refreshed_at", "duration_ms"])

@@ -206,3 +206,40 @@ def test_the_refresh_command_rebuilds_the_summaries(db):
     call_command("refresh_analytics")
     assert AnalyticsRefresh.objects.get().refreshed_at is not None
     assert StageEntryDaily.objects.exists()
+
+
+def _plain_sums(filters, key):
+    from django.db.models import Sum
+
+    from analytics.models import EngagementDaily
+
+    rows = filters.apply(EngagementDaily.objects).values(key, "type").annotate(n=Sum("events")).order_by()
+    return sorted((row[key], row["type"], row["n"]) for row in rows)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("source", ["", "website"])
+def test_the_one_grouping_sets_query_sums_engagement_as_three_group_bys_would(story, source):
+    from analytics.selectors import _engagement_sums
+    from tests.services import need_postgres
+
+    need_postgres()
+    filters = ReportFilters(start=MARCH.start, end=MARCH.end, source=source)
+    by_day, by_source, by_campaign = _engagement_sums(filters)
+    assert by_day, "the story has engagement in March"
+    assert sorted(by_day) == _plain_sums(filters, "day")
+    assert sorted(by_source) == _plain_sums(filters, "source")
+    assert sorted(by_campaign) == _plain_sums(filters, "campaign")
+
+
+@pytest.mark.postgres
+def test_a_refresh_leaves_the_planner_counting_the_new_summary_rows(story):
+    from django.db import connection
+
+    from analytics.models import EngagementDaily
+    from tests.services import need_postgres
+
+    need_postgres()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [EngagementDaily._meta.db_table])
+        assert cursor.fetchone()[0] == EngagementDaily.objects.count() > 0
