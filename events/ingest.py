@@ -28,6 +28,11 @@ ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
 
 
+class LeadsMoved(Exception):
+    """A lead the set-based path is about to write to was merged away (or removed)
+    between its unlocked lookup and its lock: the batch is retried from the start."""
+
+
 def actor_for(api_key: ApiKey | None) -> Actor:
     return Actor.for_api_key(api_key) if api_key is not None else Actor.system("ingest")
 
@@ -38,8 +43,8 @@ def record_events(
     """Store a batch; returns "accepted" or "duplicate" for each event, in order.
 
     On PostgreSQL the set-based path runs (ingest_pg.py); elsewhere, or with
-    FUNNEL_INGEST_FAST_PATH=False, the reference path. A deadlock between two
-    batches touching the same leads is retried: the batch is one transaction, so a
+    FUNNEL_INGEST_FAST_PATH=False, the reference path. A deadlock, or a lead merged
+    away under the set-based path, is retried: the batch is one transaction, so a
     retry never half-writes."""
     if not events:
         return []
@@ -52,16 +57,19 @@ def record_events(
                 return record_events_fast(events=events, source=source, api_key=api_key)
             return record_events_reference(events=events, source=source, api_key=api_key)
         except Exception as error:
-            if attempt == 2 or not _is_deadlock(error):
+            if attempt == 2 or not _is_retryable(error):
                 raise
-            logger.warning("Ingest batch hit a deadlock; retrying (attempt %s).", attempt + 2)
-            time.sleep(0.05 * (attempt + 1))
+            logger.warning("Ingest batch must be retried (%s); attempt %s.", type(error).__name__, attempt + 2)
+            if not isinstance(error, LeadsMoved):  # the merge that moved them has committed
+                time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
 
 
-def _is_deadlock(error: BaseException) -> bool:
+def _is_retryable(error: BaseException) -> bool:
     """PostgreSQL's deadlock_detected (40P01), raised through Django's cursor or, on the
-    set-based path, straight from psycopg2's."""
+    set-based path, straight from psycopg2's; or LeadsMoved."""
+    if isinstance(error, LeadsMoved):
+        return True
     return any(getattr(cause, "pgcode", None) == "40P01" for cause in (error, error.__cause__))
 
 

@@ -63,7 +63,16 @@ PRE_MQL_STAGES = frozenset({Stage.DEMAND_GEN, Stage.LEAD_GEN, Stage.NURTURE})
 def mark_for_rescore(*, lead_ids: Iterable[int]) -> None:
     """Mark leads for rescoring in the caller's transaction, one row per lead however many
     events, and ring the doorbell after commit. A lead already due keeps its place in
-    line (`marked_at`); every mark bumps `generation`.
+    line (`marked_at`).
+
+    A mark bumps `generation` unless the lead is already waiting: pending, not leased
+    by a worker, and not in a burst (`rescored_at` older than BURST_COOLDOWN, so the
+    claim does not look at `last_marked_at`). Such a mark changes nothing the claim
+    reads, so it is not rewritten; on PostgreSQL it is only locked FOR KEY SHARE until
+    commit, which keeps a worker's claim (FOR UPDATE SKIP LOCKED) off it until these
+    events are visible, without making two ingest batches wait for each other. A
+    leased, settled or bursting mark is bumped as before, so events arriving during a
+    rescore are scored by the next one.
 
     The mark in the database is the guarantee; the task is only a doorbell, so a broker
     that is down loses nothing: the periodic sweep finds the marks.
@@ -72,15 +81,42 @@ def mark_for_rescore(*, lead_ids: Iterable[int]) -> None:
     if not ids:
         return
     now = timezone.now()
+    waiting_since = now - BURST_COOLDOWN
     with connection.cursor() as cursor:
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
-            values = ", ".join(["(%s, %s, %s, 0, 1, 0)"] * len(chunk))
-            cursor.execute(
-                _UPSERT_MARKS.format(source=f"VALUES {values}"),
-                [value for lead_id in chunk for value in (lead_id, now, now)],
-            )
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    _UPSERT_MARKS.format(source=_MARK_PG_SOURCE),
+                    {"ids": chunk, "now": now, "waiting_since": waiting_since},
+                )
+            else:
+                # SQLite writes one transaction at a time: no claim can slip in between.
+                values = ", ".join(["(%s, %s, %s, 0, 1, 0)"] * len(chunk))
+                cursor.execute(
+                    _UPSERT_MARKS.format(source=f"VALUES {values}") + _UNLESS_WAITING,
+                    [*[value for lead_id in chunk for value in (lead_id, now, now)], waiting_since],
+                )
     transaction.on_commit(ring_rescore_doorbell)
+
+
+_WAITING = (
+    "scoring_rescoremark.generation > scoring_rescoremark.settled_generation "
+    "AND scoring_rescoremark.leased_until IS NULL "
+    "AND (scoring_rescoremark.rescored_at IS NULL OR scoring_rescoremark.rescored_at < {since})"
+)
+_UNLESS_WAITING = " WHERE NOT (" + _WAITING.format(since="%s") + ")"
+# The waiting marks are locked (in id order, one index probe each: a locking subquery
+# is not flattened) and left alone; the others are upserted, and a row that stopped
+# waiting meanwhile (a worker claimed it) is bumped by the upsert.
+_MARK_PG_SOURCE = (
+    "WITH waiting AS MATERIALIZED (SELECT m.lead_id FROM unnest(%(ids)s::bigint[]) AS u(id) CROSS JOIN LATERAL "
+    "(SELECT lead_id FROM scoring_rescoremark WHERE lead_id = u.id AND "
+    + _WAITING.format(since="%(waiting_since)s")
+    + " FOR KEY SHARE) AS m) "
+    "SELECT u.id, %(now)s, %(now)s, 0, 1, 0 FROM unnest(%(ids)s::bigint[]) AS u(id) "
+    "WHERE u.id NOT IN (SELECT lead_id FROM waiting) ORDER BY u.id"
+)
 
 
 # Ids are sorted by the callers: concurrent upserts then lock mark rows in one order.
