@@ -27,6 +27,7 @@ from .business_hours import add_business_hours
 from .errors import AlertAlreadyTaken, InvalidSalesInput, SalesActionForbidden
 from .models import AlertStatus, AssignmentCursor, NotificationKind, SalesAlert, WebhookEventType
 from .notifications import notify
+from .txcache import cached
 from .webhooks import emit_webhook_event
 
 User = get_user_model()
@@ -101,7 +102,7 @@ def next_assignee():
     one writer at a time anyway and keeps the turn in a locked cursor row."""
     if not settings.FUNNEL_ROUND_ROBIN:
         return None
-    reps = list(active_reps())
+    reps = cached("active_reps", lambda: list(active_reps()))
     if not reps:
         return None
     if connection.vendor == "postgresql":
@@ -118,6 +119,51 @@ def next_assignee():
     return chosen
 
 
+def _insert_alert(alert: SalesAlert) -> bool:
+    if SalesAlert.objects.filter(lead_id=alert.lead_id, cycle=alert.cycle, crossing=alert.crossing).exists():
+        return False
+    try:
+        with transaction.atomic():
+            alert.assignee = next_assignee()
+            alert.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _insert_alert_taking_a_turn(alert: SalesAlert) -> bool:
+    """PostgreSQL: insert the alert, take the round-robin turn and skip a duplicate in
+    one statement (INSERT … ON CONFLICT DO NOTHING RETURNING), instead of an existence
+    check, a savepoint, nextval() and the INSERT: a crossing pays one round trip, not
+    five. The turn is nextval() of the sequence, as in next_assignee(); a duplicate (a
+    retry, never expected under the lead's lock) skips a turn, like a rolled-back one."""
+    reps = cached("active_reps", lambda: list(active_reps())) if settings.FUNNEL_ROUND_ROBIN else []
+    quote = connection.ops.quote_name
+    fields = [field for field in SalesAlert._meta.concrete_fields if not field.primary_key]
+    values, params = [], []
+    for field in fields:
+        if field.attname == "assignee_id" and reps:
+            # (turn - 1) % n picks reps in id order, as next_assignee() does; arrays are 1-based.
+            values.append("(%s::bigint[])[(nextval('sales_round_robin_turn') - 1) %% %s + 1]")
+            params += [[rep.pk for rep in reps], len(reps)]
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.pre_save(alert, add=True), connection))
+    sql = (
+        f"INSERT INTO {quote(SalesAlert._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(values)}) ON CONFLICT DO NOTHING RETURNING {quote('id')}, {quote('assignee_id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    alert.pk, assignee_id = row
+    alert._state.adding = False
+    alert.assignee = next((rep for rep in reps if rep.pk == assignee_id), None)
+    return True
+
+
 def raise_sales_alert(*, lead: Lead, cycle: int, crossing: int, score: int, contributions: list) -> SalesAlert | None:
     """Raise the alert for one MQL crossing, exactly once, assign it and start its SLA.
 
@@ -126,25 +172,21 @@ def raise_sales_alert(*, lead: Lead, cycle: int, crossing: int, score: int, cont
     Must run inside the caller's transaction (the one that moved the lead to MQL), which
     holds the lead's lock; the notification and webhooks go out after its commit.
     """
-    if SalesAlert.objects.filter(lead=lead, cycle=cycle, crossing=crossing).exists():
-        return None
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            assignee = next_assignee()
-            alert = SalesAlert.objects.create(
-                lead=lead,
-                cycle=cycle,
-                crossing=crossing,
-                score=score,
-                contributions=contributions,
-                raised_at=now,
-                status=AlertStatus.OPEN,
-                assignee=assignee,
-                due_at=add_business_hours(now, settings.FUNNEL_SLA_HOURS),
-            )
-    except IntegrityError:
+    alert = SalesAlert(
+        lead=lead,
+        cycle=cycle,
+        crossing=crossing,
+        score=score,
+        contributions=contributions,
+        raised_at=now,
+        status=AlertStatus.OPEN,
+        due_at=add_business_hours(now, settings.FUNNEL_SLA_HOURS),
+    )
+    inserted = _insert_alert_taking_a_turn(alert) if connection.vendor == "postgresql" else _insert_alert(alert)
+    if not inserted:
         return None
+    assignee = alert.assignee
     if assignee is not None:
         notify(
             user=assignee,

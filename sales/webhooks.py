@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from .errors import InvalidSalesInput
 from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
+from .txcache import cached, forget
 
 SIGNATURE_HEADER = "Funnel-Signature"
 DEFAULT_TOLERANCE = 300
@@ -137,11 +138,17 @@ def deactivate_webhook_endpoint(*, endpoint: WebhookEndpoint) -> WebhookEndpoint
     """Stop sending to a receiver; pending retries to it are dropped as failed."""
     with transaction.atomic():
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False)
+        forget()  # an UPDATE sends no post_save
         WebhookDelivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.FAILED, last_error="Endpoint deactivated."
         )
     endpoint.is_active = False
     return endpoint
+
+
+def active_webhook_endpoints() -> list[WebhookEndpoint]:
+    """Read once per transaction: a crossing emits two events, a rescore many."""
+    return cached("webhook_endpoints", lambda: list(WebhookEndpoint.objects.filter(is_active=True).order_by("pk")))
 
 
 # --- Emitting and delivering --------------------------------------------------------
@@ -150,7 +157,7 @@ def deactivate_webhook_endpoint(*, endpoint: WebhookEndpoint) -> WebhookEndpoint
 def emit_webhook_event(*, event_type: str, data: dict, occurred_at=None) -> list[WebhookDelivery]:
     """Queue `event_type` for every active endpoint that listens to it. Call inside the
     transaction of the change it reports."""
-    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if e.listens_to(event_type)]
+    endpoints = [e for e in active_webhook_endpoints() if e.listens_to(event_type)]
     if not endpoints:
         return []
     created = int((occurred_at or timezone.now()).timestamp())

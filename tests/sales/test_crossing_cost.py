@@ -1,0 +1,84 @@
+"""What one MQL crossing costs the database: scoring moves the lead and raises the
+alert in one transaction, so every query here is paid per crossing, hundreds of times
+in a full rescore and once on the event-to-alert path."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from leads.stages import Stage
+from sales.models import SalesAlert, WebhookDelivery
+from sales.txcache import forget
+from sales.webhooks import create_webhook_endpoint
+from scoring.models import ScoringSettings
+from scoring.services import cross_mql_threshold
+from tests import factories
+from tests.sales.conftest import CONTRIBUTIONS
+from tests.services import need_postgres
+
+pytestmark = pytest.mark.django_db
+
+# The crossing's savepoint; lock the lead, arm it; move_lead: lock, stage, transition,
+# summary count, endpoints, stage_changed delivery; the alert: reps, the alert with its
+# round-robin turn (one statement), the rep's notification, the lead.mql delivery;
+# release. Nothing else: no settings or template reads, no broker round trip inside.
+QUERIES_PER_CROSSING = 14
+
+
+def crossing_lead():
+    return factories.LeadFactory(stage=Stage.LEAD_GEN, score=80, mql_armed=True)
+
+
+def cross(lead, thresholds=None) -> bool:
+    thresholds = thresholds or ScoringSettings.objects.get_or_create(pk=1)[0]
+    return cross_mql_threshold(lead_id=lead.pk, score=80, contributions=CONTRIBUTIONS, thresholds=thresholds)
+
+
+@pytest.fixture
+def hook(db):
+    return create_webhook_endpoint(url="http://127.0.0.1:9/hook", event_types=["lead.mql", "lead.stage_changed"])[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.smoke
+def test_one_crossing_with_reps_and_a_webhook_costs_a_fixed_number_of_queries(
+    rep1, rep2, hook, django_assert_num_queries
+):
+    need_postgres()
+    lead = crossing_lead()
+    thresholds = ScoringSettings.objects.get_or_create(pk=1)[0]
+    with django_assert_num_queries(QUERIES_PER_CROSSING):
+        assert cross(lead, thresholds)
+    assert SalesAlert.objects.filter(lead=lead).count() == 1
+    assert WebhookDelivery.objects.filter(endpoint=hook).count() == 2
+
+
+def test_later_crossings_in_one_transaction_read_the_reps_and_endpoints_only_once(rep1, hook):
+    warm_up, first, second = crossing_lead(), crossing_lead(), crossing_lead()
+    thresholds = ScoringSettings.objects.get_or_create(pk=1)[0]
+    cross(warm_up, thresholds)  # SQLite creates its round-robin cursor row on the first turn
+    forget()  # as at the start of a transaction
+    with CaptureQueriesContext(connection) as first_crossing:
+        assert cross(first, thresholds)
+    with CaptureQueriesContext(connection) as second_crossing:
+        assert cross(second, thresholds)
+    assert len(second_crossing.captured_queries) == len(first_crossing.captured_queries) - 2
+    assert SalesAlert.objects.get(lead=second).assignee == rep1
+
+
+def test_an_endpoint_registered_mid_transaction_gets_the_next_crossing(rep1):
+    cross(crossing_lead())
+    late, _secret = create_webhook_endpoint(url="http://127.0.0.1:9/late", event_types=["lead.mql"])
+    cross(crossing_lead())
+    assert WebhookDelivery.objects.filter(endpoint=late, event_type="lead.mql").count() == 1
+
+
+def test_a_rep_who_joins_mid_transaction_is_in_the_next_turns(rep1):
+    cross(crossing_lead())
+    newcomer = factories.UserFactory(role="sales_rep")
+    assignees = set()
+    for _ in range(2):
+        lead = crossing_lead()
+        cross(lead)
+        assignees.add(SalesAlert.objects.get(lead=lead).assignee)
+    assert assignees == {rep1, newcomer}
