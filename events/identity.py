@@ -19,6 +19,7 @@ these rules live in one place.
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from leads.actors import Actor
@@ -31,15 +32,29 @@ class IdentityConflict(Exception):
     pass
 
 
-def _find(**lookup) -> Lead | None:
-    queryset = Lead.objects.select_related("merged_into")
-    if "email" in lookup:
-        queryset = queryset.alias(email_lower=Lower("email")).filter(email__isnull=False)
-        lookup = {"email_lower": lookup.pop("email")}
-    lead = queryset.filter(**lookup).first()
-    if lead is not None and lead.merged_into_id is not None:
-        return lead.merged_into
-    return lead
+def _find(*, email: str | None, external_id: str | None, anonymous_id: str | None) -> tuple:
+    """The leads (tombstones followed to their survivor) holding each identity, in one
+    query: (by_email, by_external, by_anonymous)."""
+    condition = Q()
+    if email:
+        condition |= Q(email__isnull=False, email_lower=email)
+    if external_id:
+        condition |= Q(external_id=external_id)
+    if anonymous_id:
+        condition |= Q(anonymous_id=anonymous_id)
+    if not condition:
+        return None, None, None
+    by_email = by_external = by_anonymous = None
+    # The database's lower(), as the unique index has it (not Python's str.lower()).
+    for lead in Lead.objects.select_related("merged_into").annotate(email_lower=Lower("email")).filter(condition):
+        live = lead.merged_into if lead.merged_into_id is not None else lead
+        if email and lead.email and lead.email_lower == email:
+            by_email = live
+        if external_id and lead.external_id == external_id:
+            by_external = live
+        if anonymous_id and lead.anonymous_id == anonymous_id:
+            by_anonymous = live
+    return by_email, by_external, by_anonymous
 
 
 def resolve_lead(
@@ -66,9 +81,7 @@ def resolve_lead(
 
 
 def _resolve_once(*, email, external_id, anonymous_id, traits, actor) -> Lead:
-    by_email = _find(email=email) if email else None
-    by_external = _find(external_id=external_id) if external_id else None
-    by_anonymous = _find(anonymous_id=anonymous_id) if anonymous_id else None
+    by_email, by_external, by_anonymous = _find(email=email, external_id=external_id, anonymous_id=anonymous_id)
     survivor = by_email or by_external or by_anonymous
     if survivor is None:
         fields = {key: value for key, value in traits.items() if value not in (None, "")}

@@ -40,7 +40,7 @@ from leads.stages import MoveKind, Stage
 from scoring.services import mark_for_rescore
 
 from .identity import resolve_lead
-from .ingest import ACCEPTED, DUPLICATE, LeadsMoved, actor_for, store_one
+from .ingest import ACCEPTED, DUPLICATE, LeadsMoved, actor_for
 from .models import ApiKey, EngagementEvent
 from .validation import Event
 
@@ -66,7 +66,10 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
     with transaction.atomic(), connection.cursor() as django_cursor:
         cursor = django_cursor.cursor  # psycopg2's own cursor: execute_values, no per-row wrapping
         pending = [index for index, status in enumerate(statuses) if status is None]
-        known = _lookup(cursor, [events[index] for index in pending])
+        # With no traits and one identity per event, no event can need a decision, so
+        # no lead needs more than KEY SHARE: the lookup locks them itself.
+        simple = not any(events[index].traits or len(_identities(events[index])) > 1 for index in pending)
+        known = _lookup(cursor, [events[index] for index in pending], lock=simple)
         lead_of: dict[int, int] = {}
         new_groups: dict[tuple, list[int]] = defaultdict(list)
         careful: list[int] = []
@@ -83,8 +86,9 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
                 careful.append(index)
         # The leads a careful event may merge, capture or update are locked FOR UPDATE,
         # the others FOR KEY SHARE, all in one pass in id order (see _lock).
-        strong = {known[pair] for index in careful for pair in _identities(events[index]) if pair in known}
-        _lock(cursor, set(known.values()), strong=strong)
+        if not simple:
+            strong = {known[pair] for index in careful for pair in _identities(events[index]) if pair in known}
+            _lock(cursor, set(known.values()), strong=strong)
         # A replayed event must not create, capture or merge anything: the events that
         # could are checked against stored message_ids first. The others need no check,
         # the INSERT's ON CONFLICT (message_id) answers them.
@@ -133,13 +137,7 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
             # arrays (unnest) the same rows took ~60% longer: thousands of literals to
             # parse. As fast as COPY into a staging table, in one round trip.
             rows = orjson.dumps([_row(events[index], lead_id) for index, lead_id in lead_of.items()]).decode()
-            cursor.execute(
-                f"INSERT INTO {EVENTS} (message_id, lead_id, type, occurred_at, received_at, properties, source,"
-                " api_key_id) SELECT u->>0, (u->>1)::bigint, u->>2, (u->>3)::timestamptz, %s, u->4, %s, %s "
-                "FROM jsonb_array_elements(%s::jsonb) AS u "
-                "ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
-                [timezone.now(), source, api_key.pk if api_key is not None else None, rows],
-            )
+            cursor.execute(_INSERT_EVENTS, [timezone.now(), source, api_key.pk if api_key is not None else None, rows])
             stored_ids = {message_id for (message_id,) in cursor.fetchall()}
             for index, lead_id in lead_of.items():
                 event = events[index]
@@ -161,7 +159,7 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
                 actor=actor,
             )
             careful_leads.add(lead.pk)
-            if store_one(event=event, lead_id=lead.pk, source=source, api_key=api_key):
+            if _store_one(cursor, event=event, lead_id=lead.pk, source=source, api_key=api_key):
                 statuses[index] = ACCEPTED
                 if lead.pk not in latest or event.occurred_at > latest[lead.pk]:
                     latest[lead.pk] = event.occurred_at
@@ -170,8 +168,23 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
         if careful_leads:
             latest = _to_survivors(cursor, latest, careful_leads)
         mark_for_rescore(lead_ids=latest.keys())
-        _touch_last_engaged(cursor, latest)
+        _touch_last_engaged(cursor, latest, may_wait=simple and not careful)
     return statuses
+
+
+_INSERT_EVENTS = (
+    f"INSERT INTO {EVENTS} (message_id, lead_id, type, occurred_at, received_at, properties, source, api_key_id) "
+    "SELECT u->>0, (u->>1)::bigint, u->>2, (u->>3)::timestamptz, %s, u->4, %s, %s "
+    "FROM jsonb_array_elements(%s::jsonb) AS u ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
+)
+
+
+def _store_one(cursor, *, event: Event, lead_id: int, source: str, api_key: ApiKey | None) -> bool:
+    """ingest.store_one in one statement: False if the message_id is stored already
+    (ON CONFLICT answers a concurrent replay without a savepoint)."""
+    rows = orjson.dumps([_row(event, lead_id)]).decode()
+    cursor.execute(_INSERT_EVENTS, [timezone.now(), source, api_key.pk if api_key is not None else None, rows])
+    return bool(cursor.fetchall())
 
 
 def _row(event: Event, lead_id: int) -> list:
@@ -194,10 +207,12 @@ def _identities_of(key: tuple) -> list[tuple[str, str]]:
     return pairs
 
 
-def _lookup(cursor, events: Sequence[Event]) -> dict[tuple[str, str], int]:
-    """(kind, value) → the id of the live lead it belongs to (a tombstone's survivor),
-    read without locks; _lock then locks those leads and checks that none was merged
-    away in between."""
+def _lookup(cursor, events: Sequence[Event], *, lock: bool = False) -> dict[tuple[str, str], int]:
+    """(kind, value) → the id of the live lead it belongs to (a tombstone's survivor).
+
+    Without `lock` the leads are read without locks (_lock then locks them and checks
+    that none was merged away in between). With it they are locked FOR KEY SHARE as
+    they are read, in id order, and so are the survivors of tombstones found."""
     emails = sorted({event.email for event in events if event.email})
     externals = sorted({event.external_id for event in events if event.external_id})
     anonymous = sorted({event.anonymous_id for event in events if event.anonymous_id})
@@ -207,21 +222,34 @@ def _lookup(cursor, events: Sequence[Event]) -> dict[tuple[str, str], int]:
     # external_id, anonymous_id): `LIMIT 1` (each is unique anyway) keeps the planner
     # from flattening the LATERAL subquery into a join, which on a growing table it ran
     # as a sequential scan testing every lead against the arrays.
-    cursor.execute(
-        " UNION ALL ".join(
-            f"SELECT l.* FROM unnest(%s::text[]) AS k(v) CROSS JOIN LATERAL "
-            f"(SELECT lower(email), external_id, anonymous_id, id, merged_into_id FROM {LEADS} "
-            f"WHERE {column} IS NOT NULL AND {expression} = k.v LIMIT 1) AS l"
-            for column, expression in (
-                ("email", "lower(email)"),
-                ("external_id", "external_id"),
-                ("anonymous_id", "anonymous_id"),
+    probes, params = [], []
+    for column, expression, values in (
+        ("email", "lower(email)", emails),
+        ("external_id", "external_id", externals),
+        ("anonymous_id", "anonymous_id", anonymous),
+    ):
+        if values:  # a branch less to plan
+            probes.append(
+                f"SELECT l.* FROM unnest(%s::text[]) AS k(v) CROSS JOIN LATERAL "
+                f"(SELECT {{columns}} FROM {LEADS} WHERE {column} IS NOT NULL AND {expression} = k.v LIMIT 1) AS l"
             )
-        ),
-        [emails, externals, anonymous],
-    )
+            params.append(values)
+    if lock:
+        # The ids first, then one locking probe each in id order (a locking subquery is
+        # not flattened either).
+        found_ids = " UNION ".join(probe.format(columns="id") for probe in probes)
+        sql = (
+            f"SELECT l.* FROM ({found_ids} ORDER BY 1) AS f(id) CROSS JOIN LATERAL "
+            f"(SELECT {_LOOKUP_COLUMNS} FROM {LEADS} x WHERE x.id = f.id FOR KEY SHARE) AS l"
+        )
+    else:
+        sql = " UNION ALL ".join(probe.format(columns=_LOOKUP_COLUMNS) for probe in probes)
+    cursor.execute(sql, params)
+    rows = cursor.fetchall()
+    if lock:
+        _lock(cursor, {merged_into_id for *_, merged_into_id in rows if merged_into_id is not None}, strong=set())
     found: dict[tuple[str, str], int] = {}
-    for email, external_id, anonymous_id, lead_id, merged_into_id in cursor.fetchall():
+    for email, external_id, anonymous_id, lead_id, merged_into_id in rows:
         target = merged_into_id or lead_id
         if email:
             found["email", email] = target
@@ -230,6 +258,9 @@ def _lookup(cursor, events: Sequence[Event]) -> dict[tuple[str, str], int]:
         if anonymous_id:
             found["anonymous_id", anonymous_id] = target
     return found
+
+
+_LOOKUP_COLUMNS = "lower(email), external_id, anonymous_id, id, merged_into_id"
 
 
 def _lock(cursor, lead_ids: set[int], *, strong: set[int]) -> None:
@@ -374,7 +405,7 @@ def _to_survivors(cursor, latest: dict[int, object], survivors: set[int]) -> dic
     return resolved
 
 
-def _touch_last_engaged(cursor, latest: dict[int, object]) -> None:
+def _touch_last_engaged(cursor, latest: dict[int, object], *, may_wait: bool = False) -> None:
     """Move last_engaged_at forward for every touched lead, last in the batch.
 
     The rows to move are locked FOR NO KEY UPDATE SKIP LOCKED, one index probe each,
@@ -389,6 +420,17 @@ def _touch_last_engaged(cursor, latest: dict[int, object]) -> None:
     short transaction of its own that holds nothing else; only if the process dies in
     between does its last_engaged_at lag until its next event."""
     if not latest:
+        return
+    if len(latest) == 1 and may_wait:
+        # One row and no FOR UPDATE lock held (no careful event): nothing to order, and
+        # whoever holds the row waits for no lock of this batch (KEY SHARE keeps FOR
+        # UPDATE lockers out of the lead). One statement instead of two.
+        [(lead_id, at)] = latest.items()
+        cursor.execute(
+            f"UPDATE {LEADS} SET last_engaged_at = %s "
+            "WHERE id = %s AND (last_engaged_at IS NULL OR last_engaged_at < %s)",
+            [at, lead_id, at],
+        )
         return
     ids = sorted(latest)
     times = [latest[lead_id] for lead_id in ids]
