@@ -8,15 +8,20 @@ from django.utils import timezone
 from .models import Notification
 
 
-def notify(*, user, kind: str, title: str, body: str = "", url: str = "", alert=None, email: bool = True):
+def notify(
+    *, user, kind: str, title: str, body: str = "", url: str = "", alert=None, email: bool = True, doorbell=None
+):
     """Tell `user` something. The email goes out after commit through a task, so a slow
-    mail server never holds a transaction and a rolled-back change mails nobody."""
+    mail server never holds a transaction and a rolled-back change mails nobody.
+    With a `doorbell` (sales.doorbell.Doorbell) the email rides on its one message."""
     if user is None or not user.is_active:
         return None
     notification = Notification.objects.create(
         user=user, kind=kind, title=title[:200], body=body, url=url[:300], alert=alert
     )
-    if email and user.email:
+    if email and user.email and doorbell is not None:
+        doorbell.notification_ids.append(notification.pk)
+    elif email and user.email:
 
         def ring():
             from .tasks import email_notification

@@ -24,6 +24,7 @@ from leads.stages import MoveKind, Stage, StageMoveRefused
 
 from . import payloads
 from .business_hours import add_business_hours
+from .doorbell import Doorbell
 from .errors import AlertAlreadyTaken, InvalidSalesInput, SalesActionForbidden
 from .models import AlertStatus, AssignmentCursor, NotificationKind, SalesAlert, WebhookEventType
 from .notifications import notify
@@ -187,6 +188,8 @@ def raise_sales_alert(*, lead: Lead, cycle: int, crossing: int, score: int, cont
     if not inserted:
         return None
     assignee = alert.assignee
+    # The rep's email and the lead.mql deliveries: one broker message after commit, not one each.
+    doorbell = Doorbell()
     if assignee is not None:
         notify(
             user=assignee,
@@ -195,12 +198,15 @@ def raise_sales_alert(*, lead: Lead, cycle: int, crossing: int, score: int, cont
             body=f"Score {score}. Respond by {timezone.localtime(alert.due_at):%a %d %b %H:%M}.",
             url=reverse("sales:queue_lead", args=[lead.pk]),
             alert=alert,
+            doorbell=doorbell,
         )
     emit_webhook_event(
         event_type=WebhookEventType.LEAD_MQL,
         data={"lead": payloads.lead(lead), "alert": payloads.alert(alert)},
         occurred_at=now,
+        doorbell=doorbell,
     )
+    doorbell.ring_on_commit()
     return alert
 
 

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services, webhooks
+from . import doorbell, services, webhooks
 from .notifications import email_notification_now
 
 
@@ -26,6 +26,12 @@ def redeliver_stale_webhooks():
 @shared_task(name="sales.sweep_slas")
 def sweep_slas():
     return services.sweep_slas()
+
+
+@shared_task(name="sales.ring", acks_late=True)
+def ring(notification_ids: list[int], delivery_ids: list[str]):
+    # One message for what one change sent out; each job is tried on its own.
+    doorbell.run_jobs(notification_ids=notification_ids, delivery_ids=delivery_ids)
 
 
 @shared_task(name="sales.email_notification", acks_late=True)

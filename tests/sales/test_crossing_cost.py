@@ -7,13 +7,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from leads.stages import Stage
-from sales.models import SalesAlert, WebhookDelivery
+from sales.models import Notification, SalesAlert, WebhookDelivery
 from sales.txcache import forget
 from sales.webhooks import create_webhook_endpoint
 from scoring.models import ScoringSettings
 from scoring.services import cross_mql_threshold
 from tests import factories
-from tests.sales.conftest import CONTRIBUTIONS
+from tests.sales.conftest import CONTRIBUTIONS, make_alert
 from tests.services import need_postgres
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +82,49 @@ def test_a_rep_who_joins_mid_transaction_is_in_the_next_turns(rep1):
         cross(lead)
         assignees.add(SalesAlert.objects.get(lead=lead).assignee)
     assert assignees == {rep1, newcomer}
+
+
+def test_the_alerts_email_and_webhook_ring_the_broker_once_after_commit(rep1, hook, django_capture_on_commit_callbacks):
+    from celery.signals import before_task_publish
+
+    published = []
+
+    def record(sender=None, **_kwargs):
+        published.append(sender)
+
+    before_task_publish.connect(record)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            make_alert()
+            assert published == []  # nothing before the commit
+    finally:
+        before_task_publish.disconnect(record)
+    assert published == ["sales.ring"]
+
+
+def test_the_doorbell_skips_jobs_whose_rows_are_gone_and_runs_the_rest(rep1, hook, eager_tasks):
+    from sales.doorbell import run_jobs
+
+    alert = make_alert()
+    delivery = WebhookDelivery.objects.get(endpoint=hook, event_type="lead.mql")
+    notification = Notification.objects.get(alert=alert)
+    run_jobs(
+        notification_ids=[notification.pk + 1000, notification.pk], delivery_ids=["evt_gone", delivery.delivery_id]
+    )
+    notification.refresh_from_db()
+    delivery.refresh_from_db()
+    assert notification.emailed_at is not None
+    assert delivery.attempts >= 1
+
+
+def test_an_unreachable_mail_server_does_not_fail_the_doorbell(rep1, hook, eager_tasks, settings):
+    from sales.doorbell import run_jobs
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9059, 1
+    alert = make_alert()
+    delivery = WebhookDelivery.objects.get(endpoint=hook, event_type="lead.mql")
+    notification = Notification.objects.get(alert=alert)
+    run_jobs(notification_ids=[notification.pk], delivery_ids=[delivery.delivery_id])
+    delivery.refresh_from_db()
+    assert delivery.attempts >= 1
