@@ -8,7 +8,7 @@ BENCH_PORT (default 8150), and measures:
 
 1. batches: 200,000 events in batches of 500 posted by 2 concurrent client processes
    over loopback, end to end (validated, leads resolved, stored, deduplicated,
-   marked for rescoring);
+   marked for rescoring), timed in two halves: people mostly new, then mostly known;
 2. the baseline: the same rows loaded with one psycopg2 `COPY` into a copy of the
    events table with the same indexes (`LIKE … INCLUDING ALL`, no foreign key);
 3. single events: one event per request, against an authenticated no-op view on the
@@ -42,6 +42,7 @@ BATCH = 500
 CLIENTS = 2
 SINGLE_REQUESTS = int(os.environ.get("BENCH_SINGLE_REQUESTS", "4000"))
 IDENTITIES = 20_000
+HALVES = ("first half (people mostly new)", "second half (people mostly known)")
 TYPES = ["page_view", "email_opened", "email_clicked", "form_submitted", "content_downloaded", "webinar_attended"]
 
 
@@ -259,7 +260,14 @@ def main() -> None:
     try:
         base = f"http://127.0.0.1:{PORT}/api/v1"
         print(f"Posting {EVENTS:,} events in batches of {BATCH} from {CLIENTS} clients …", flush=True)
-        accepted, failures, api_seconds = run_clients(f"{base}/events", key, per_client)
+        # In two halves, timed apart: in the first most people are new (leads created,
+        # visitors identified and merged), in the second most are known.
+        halves = []
+        for part in (slice(None, len(per_client[0]) // 2), slice(len(per_client[0]) // 2, None)):
+            halves.append(run_clients(f"{base}/events", key, [bodies[part] for bodies in per_client]))
+        accepted = sum(half[0] for half in halves)
+        failures = sum(half[1] for half in halves)
+        api_seconds = sum(half[2] for half in halves)
         rows, copy_seconds = copy_baseline(parsed)
         print(f"Single events: {SINGLE_REQUESTS:,} requests each …", flush=True)
         noop_rate, noop_failures = single_events(f"{base}/bench/noop", key, "noop")
@@ -284,6 +292,8 @@ def main() -> None:
     print(f"{'what':<52} {'figure':>14}")
     print("-" * 67)
     print(f"{'batches through the API (gunicorn 2 workers), rows/s':<52} {api_rate:>14,.0f}")
+    for label, (half_accepted, _, half_seconds) in zip(HALVES, halves, strict=True):
+        print(f"{'  ' + label + ', rows/s':<52} {half_accepted / half_seconds:>14,.0f}")
     print(f"{'raw COPY into a copy of the events table, rows/s':<52} {copy_rate:>14,.0f}")
     print(f"{'ratio API / COPY (goal ≥ 0.5)':<52} {api_rate / copy_rate:>14.2f}")
     print(f"{'single event per request, req/s':<52} {single_rate:>14,.0f}")
