@@ -2,8 +2,10 @@
 
 Both paths, for a batch, in one transaction: duplicates answered (a message_id stored
 before or earlier in the batch), each event's lead resolved (identity.py), the event
-stored once (the unique message_id is the guarantee), `last_engaged_at` moved forward,
-and the touched leads marked for rescoring (scoring rings its doorbell on commit).
+stored once (the unique message_id is the guarantee), `last_engaged_at` moved forward
+(by the set-based path, for a lead another transaction holds at that moment, right
+after the commit), and the touched leads marked for rescoring (scoring rings its
+doorbell on commit).
 """
 
 import logging

@@ -1,29 +1,39 @@
 """The set-based ingest path for PostgreSQL.
 
 Per batch, in one transaction, a constant number of statements whatever its size:
-1. one SELECT finds every lead any event names (tombstones resolve to their survivor),
-   locking those leads FOR KEY SHARE in id order: a merge or erasure (FOR UPDATE)
-   waits for this batch, another batch does not;
-2. events that would create, capture or merge a lead are checked against stored
+1. one SELECT finds every lead any event names (a tombstone resolves to its survivor),
+   one index probe per identity;
+2. one more locks those leads in id order, in one pass: FOR UPDATE the few that a
+   careful event (6.) may merge, capture or update, FOR KEY SHARE the others. If one
+   was merged away since 1. the batch starts again (LeadsMoved). A batch that cannot
+   hold a careful event (no traits, one identity per event: page views) does 1. and
+   2. in one statement;
+3. events that would create, capture or merge a lead are checked against stored
    message_ids first (a replay is answered `duplicate` and changes nothing);
-3. events whose identities all point at one lead go straight on; events naming only
+4. events whose identities all point at one lead go straight on; events naming only
    unknown identities get new leads from one `INSERT … ON CONFLICT DO NOTHING
-   RETURNING` (a concurrent batch creating the same identity makes us re-read it,
-   never create a second lead), their first transitions in one more INSERT;
-4. one multi-row `INSERT … ON CONFLICT (message_id) DO NOTHING RETURNING` stores the
-   events (a replay committed meanwhile by another process is answered `duplicate`);
-5. one INSERT marks the leads for rescoring (scoring.services.mark_for_rescore);
-6. last, one UPDATE moves `last_engaged_at` of each touched lead's survivor forward.
+   RETURNING` (born with their last_engaged_at; a concurrent batch creating the same
+   identity makes us re-read it, never create a second lead), their first
+   transitions in one more INSERT;
+5. one `INSERT … SELECT … FROM jsonb_array_elements(…) ON CONFLICT (message_id) DO
+   NOTHING RETURNING` stores the events (a replay committed meanwhile by another
+   process is answered `duplicate`);
+6. events that need a decision (traits, an identity meeting a known one, a merge,
+   events of one batch naming overlapping new identities) go through the plain rules
+   of identity.py, in batch order;
+7. one statement marks the leads for rescoring (scoring.services.mark_for_rescore);
+8. last, last_engaged_at moves forward: the rows are locked SKIP LOCKED and updated
+   by address; one another transaction holds is moved right after the commit.
 
-Two batches wait for each other only at that UPDATE, and only where they share leads:
-it comes last so a batch holds those row locks just for its commit. Every other lock
-they take (KEY SHARE on the leads, on waiting marks, the foreign-key checks) is
-shared.
+Every lock a batch waits for is taken in 2., in id order, the order of the rescore
+worker and of leads.services.lock_leads, so batches, merges and the worker cannot
+deadlock. KEY SHARE (what the events' foreign-key check takes anyway) keeps merges
+and erasures of a lead out until the batch commits, yet two batches sharing leads do
+not wait for each other: the only exclusive locks are a careful event's leads and,
+taken last and without waiting, the rows of 8.
 
-Events that need a decision (traits, an identity meeting a known one, a merge,
-events of one batch naming overlapping new identities) go through the plain rules of
-identity.py, in batch order, after the set-based part. The reference path in
-ingest.py is what this must agree with (tests/events/test_fast_path.py).
+The reference path in ingest.py is what this must agree with
+(tests/events/test_fast_path.py).
 """
 
 import logging
