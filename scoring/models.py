@@ -10,7 +10,8 @@ class RescoreMark(models.Model):
     with a lease (`FOR UPDATE SKIP LOCKED` and `leased_until`), so a worker that dies
     leaves its marks to be swept up when the lease runs out.
 
-    Every mark bumps `generation`; a rescore settles the generation it claimed. The lead
+    A mark bumps `generation` unless the lead is already waiting unclaimed (then the
+    waiting mark covers the new events too); a rescore settles the generation it claimed. The lead
     is due (`pending`) while `generation > settled_generation`, so events that arrive
     during a rescore are scored by the next one. A settled row stays a little while:
     `rescored_at` is what tells a burst (a lead rescored moments ago) apart.

@@ -31,7 +31,8 @@ def test_many_marks_for_one_lead_leave_one_mark(lead):
         mark_for_rescore(lead_ids=[lead.pk, lead.pk])
     mark = RescoreMark.objects.get(lead=lead)
     assert RescoreMark.objects.count() == 1
-    assert (mark.generation, mark.settled_generation) == (5, 0)
+    # Still waiting, unclaimed: the first mark covers the later events, nothing is rewritten.
+    assert (mark.generation, mark.settled_generation) == (1, 0)
 
 
 def test_a_claimed_mark_is_not_claimed_twice_until_its_lease_runs_out(lead):
