@@ -21,7 +21,6 @@ import io
 import multiprocessing
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ import dj_database_url
 import orjson
 import psycopg2
 import requests
+from _server import start_gunicorn, stop_server  # noqa: E402 - bench/ is the script's directory
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -90,45 +90,7 @@ def make_key(env: dict) -> str:
 
 
 def start_server(env: dict) -> subprocess.Popen:
-    log = open(ROOT / "var" / f"bench-ingest-gunicorn-{PORT}.log", "wb")
-    server = subprocess.Popen(
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "funnel.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).status_code == 200:
-                return server
-        except requests.RequestException:
-            time.sleep(0.2)
-    stop_server(server)
-    sys.exit(f"gunicorn did not come up on port {PORT}; see var/bench-ingest-gunicorn-{PORT}.log")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+    return start_gunicorn(port=PORT, env=env, name="ingest", extra_args=())
 
 
 def make_batches(client: int) -> list[bytes]:

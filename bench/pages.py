@@ -40,7 +40,6 @@ import argparse
 import math
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
+
+from _server import start_gunicorn, stop_server  # noqa: E402 - bench/ is the script's directory
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -149,41 +150,7 @@ def step(label: str, action):
 
 
 def start_server(env: dict) -> subprocess.Popen:
-    log_path = ROOT / "var" / f"bench-pages-gunicorn-{PORT}.log"
-    log_path.parent.mkdir(exist_ok=True)
-    log = open(log_path, "wb")
-    server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "funnel.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers", "2"]
-        + ["--log-level", "warning", "--timeout", "120"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    import requests
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            break
-        try:
-            if requests.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).status_code == 200:
-                return server
-        except requests.RequestException:
-            time.sleep(0.2)
-    stop_server(server)
-    sys.exit(f"gunicorn did not come up on port {PORT}; see {log_path}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+    return start_gunicorn(port=PORT, env=env, name="pages", extra_args=("--timeout", "120"))
 
 
 # --- In-process preparation (Django set up on the benchmark database) --------------------

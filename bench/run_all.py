@@ -11,7 +11,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    scripts = sorted(path for path in HERE.glob("*.py") if path.name not in {"run_all.py", "__init__.py"})
+    scripts = sorted(path for path in HERE.glob("*.py") if path.name != "run_all.py" and not path.name.startswith("_"))
     only = set(sys.argv[1:])
     failed = []
     for script in scripts:
