@@ -40,7 +40,6 @@ def hook(db):
 
 
 @pytest.mark.postgres
-@pytest.mark.smoke
 def test_one_crossing_with_reps_and_a_webhook_costs_a_fixed_number_of_queries(
     rep1, rep2, hook, django_assert_num_queries
 ):
