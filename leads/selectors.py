@@ -46,7 +46,7 @@ class BoardFilters:
     created_from: date | None = None
     created_to: date | None = None
 
-    def as_lead_filter(self) -> Q:
+    def _owner_source_campaign(self, *, campaign_field: str) -> Q:
         q = Q()
         if self.owner == UNASSIGNED:
             q &= Q(owner__isnull=True)
@@ -55,7 +55,11 @@ class BoardFilters:
         if self.source is not None and self.source != "":
             q &= Q(source=self.source)
         if self.campaign is not None and self.campaign != "":
-            q &= Q(utm_campaign=self.campaign)
+            q &= Q(**{campaign_field: self.campaign})
+        return q
+
+    def as_lead_filter(self) -> Q:
+        q = self._owner_source_campaign(campaign_field="utm_campaign")
         # Whole UTC days, as the summary's `day` counts them; a range on the column
         # itself (not on its date) keeps the created_at index usable.
         if self.created_from:
@@ -65,15 +69,7 @@ class BoardFilters:
         return q
 
     def as_count_filter(self) -> Q:
-        q = Q()
-        if self.owner == UNASSIGNED:
-            q &= Q(owner__isnull=True)
-        elif self.owner:
-            q &= Q(owner_id=int(self.owner))
-        if self.source is not None and self.source != "":
-            q &= Q(source=self.source)
-        if self.campaign is not None and self.campaign != "":
-            q &= Q(campaign=self.campaign)
+        q = self._owner_source_campaign(campaign_field="campaign")
         if self.created_from:
             q &= Q(day__gte=self.created_from)
         if self.created_to:

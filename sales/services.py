@@ -42,22 +42,24 @@ def _person(user):
     return user if getattr(user, "pk", None) else None
 
 
-def may_act_on_alert(*, user, alert: SalesAlert) -> bool:
-    """Reps act on unassigned alerts and their own; managers and admins on every alert."""
+def _may_work(*, user, holder_id: int | None) -> bool:
+    """Reps work what is theirs or nobody's; managers and admins everything; an API key
+    bound to nobody is judged by its scopes alone (checked before this)."""
     if _person(user) is None:
         return getattr(user, "is_authenticated", False)
     if is_sales_manager(user):
         return True
-    return role_of(user) == Role.SALES_REP and alert.assignee_id in (None, user.pk)
+    return role_of(user) == Role.SALES_REP and holder_id in (None, user.pk)
+
+
+def may_act_on_alert(*, user, alert: SalesAlert) -> bool:
+    """Reps act on unassigned alerts and their own; managers and admins on every alert."""
+    return _may_work(user=user, holder_id=alert.assignee_id)
 
 
 def may_work_lead(*, user, lead: Lead) -> bool:
     """Reps work their own leads (and unowned ones); managers and admins every lead."""
-    if _person(user) is None:
-        return getattr(user, "is_authenticated", False)
-    if is_sales_manager(user):
-        return True
-    return role_of(user) == Role.SALES_REP and lead.owner_id in (None, user.pk)
+    return _may_work(user=user, holder_id=lead.owner_id)
 
 
 def _check_alert_access(user, alert: SalesAlert) -> None:
