@@ -2,7 +2,6 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
-from django.urls import NoReverseMatch, reverse
 from django.views import defaults
 
 from .api_errors import json_not_found, json_server_error
@@ -11,10 +10,7 @@ from .roles import home_url_name
 
 @login_required
 def home(request):
-    try:
-        return redirect(reverse(home_url_name(request.user)))
-    except NoReverseMatch:
-        return redirect(reverse("pipeline"))
+    return redirect(home_url_name(request.user))
 
 
 def healthz(request):

@@ -57,3 +57,8 @@ def test_pipeline_overview_counts_leads_per_stage(client, marketer):
     assert counts[Stage.MQL] == 3
     assert counts[Stage.CUSTOMER] == 1
     assert counts[Stage.SAL] == 0
+
+
+def test_home_sends_a_sales_rep_to_the_queue(client, rep1):
+    client.force_login(rep1)
+    assert client.get("/")["Location"] == reverse("sales:queue")
