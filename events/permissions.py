@@ -25,28 +25,14 @@ Usage: `permission_classes = [require_scope(Scope.LEADS_READ)]`, or
 
 from rest_framework import exceptions, permissions
 
-from funnel.roles import Role, role_of
+from leads import access
+from leads.access import SCOPE_ROLES, role_allows  # noqa: F401 - the table lives in the rulebook
 
-from .models import ApiKey, Scope
-
-ALL_ROLES = frozenset(Role)
-SCOPE_ROLES: dict[str, frozenset] = {
-    Scope.EVENTS_WRITE: frozenset({Role.MARKETER, Role.SALES_MANAGER, Role.ADMIN}),
-    Scope.LEADS_READ: ALL_ROLES,
-    Scope.LEADS_WRITE: ALL_ROLES,
-    Scope.QUEUE_WRITE: frozenset({Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN}),
-    Scope.RULES_WRITE: frozenset({Role.MARKETER, Role.ADMIN}),
-    Scope.ADMIN: frozenset({Role.ADMIN}),
-}
-
-
-def role_allows(role, scope: str) -> bool:
-    return role is not None and role in SCOPE_ROLES.get(scope, frozenset())
+from .models import ApiKey
 
 
 def key_has_scope(api_key: ApiKey, scope: str) -> bool:
-    scopes = api_key.scopes or []
-    return scope in scopes or Scope.ADMIN in scopes
+    return access.key_has_scope(api_key.scopes, scope)
 
 
 def check_scope(request, scope: str) -> None:
@@ -55,14 +41,12 @@ def check_scope(request, scope: str) -> None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         raise exceptions.NotAuthenticated()
-    api_key = request.auth if isinstance(request.auth, ApiKey) else None
-    if api_key is not None:
-        if not key_has_scope(api_key, scope):
-            raise exceptions.PermissionDenied(f"This API key lacks the “{scope}” scope.", code="missing_scope")
-        if api_key.user_id is None:
-            return
-    if not role_allows(role_of(user), scope):
-        raise exceptions.PermissionDenied(f"Your role does not allow “{scope}”.", code="role_not_allowed")
+    principal = access.principal_for_request(request)
+    if principal.allows(scope):
+        return
+    if principal.scopes is not None and not access.key_has_scope(principal.scopes, scope):
+        raise exceptions.PermissionDenied(f"This API key lacks the “{scope}” scope.", code="missing_scope")
+    raise exceptions.PermissionDenied(f"Your role does not allow “{scope}”.", code="role_not_allowed")
 
 
 class ScopePermission(permissions.BasePermission):

@@ -1,4 +1,5 @@
-from .roles import Role, role_of
+from leads import access
+from leads.access import Role, role_of
 
 
 def navigation(request):
@@ -10,7 +11,7 @@ def navigation(request):
     return {
         "funnel_role": role,
         "funnel_role_label": Role(role).label,
-        "funnel_is_sales": role in (Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN),
-        "funnel_is_marketing": role in (Role.MARKETER, Role.ADMIN, Role.SALES_MANAGER),
-        "funnel_is_admin": role == Role.ADMIN,
+        "funnel_is_sales": access.can_use_queue(user),
+        "funnel_is_marketing": access.can_view_board(user),
+        "funnel_is_admin": access.can_manage_keys(user),
     }

@@ -4,8 +4,9 @@ from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.views import defaults
 
+from leads.access import home_url_name
+
 from .api_errors import json_not_found, json_server_error
-from .roles import home_url_name
 
 
 @login_required

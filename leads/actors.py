@@ -10,6 +10,9 @@ class Actor:
     kind: str
     user: object | None = None
     label: str = ""
+    # An API key's scopes (None for a person or the system): leads.access judges a key's
+    # actions by these, intersected with its user's role.
+    scopes: tuple | None = None
 
     @classmethod
     def for_user(cls, user) -> "Actor":
@@ -18,7 +21,10 @@ class Actor:
     @classmethod
     def for_api_key(cls, api_key) -> "Actor":
         # A key bound to a user acts for that user; its name says which integration.
-        return cls(kind=ActorKind.API_KEY, user=getattr(api_key, "user", None), label=f"API key {api_key.name}")
+        user = getattr(api_key, "user", None) if getattr(api_key, "user_id", None) else None
+        return cls(
+            kind=ActorKind.API_KEY, user=user, label=f"API key {api_key.name}", scopes=tuple(api_key.scopes or ())
+        )
 
     @classmethod
     def system(cls, label: str = "system") -> "Actor":

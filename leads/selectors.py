@@ -6,28 +6,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet, Sum
 
-from funnel.roles import Role, role_of
-
+from . import access
 from .models import Activity, Deal, Lead, LeadMerge, PipelineCount, StageTransition
 from .stages import Stage
 
 UNASSIGNED = "none"
 
 
-def live_leads():
-    """Leads that are people in the funnel: not merged away, not erased."""
-    return Lead.objects.filter(merged_into__isnull=True, erased_at__isnull=True)
+live_leads = access.live_leads
 
 
 def leads_visible_to(user) -> QuerySet:
-    """The live leads a user may open. Sales reps see their own leads and the
-    unassigned MQLs waiting in the queue; every other role sees every lead."""
-    role = role_of(user)
-    if role is None:
-        return Lead.objects.none()
-    if role == Role.SALES_REP:
-        return live_leads().filter(Q(owner=user) | Q(owner__isnull=True, stage=Stage.MQL))
-    return live_leads()
+    """The live leads a user (or any principal) may open: leads.access.visible_leads."""
+    return access.visible_leads(user)
 
 
 def lead_for_viewer(*, user, lead_id: int) -> Lead | None:
@@ -130,12 +121,7 @@ def board_filter_choices() -> BoardChoices:
 
 def lead_owner_choices():
     """People a lead can be assigned to: active sales reps and managers."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=[Role.SALES_REP, Role.SALES_MANAGER])
-        .distinct()
-        .order_by("username")
-    )
+    return access.owner_choices(get_user_model().objects.all()).order_by("username")
 
 
 # --- Lead detail ----------------------------------------------------------------

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from events.models import EngagementEvent
 
+from . import access
 from .models import PROFILE_FIELDS, Deal, Lead, StageTransition
 from .stages import Stage
 
@@ -86,7 +87,17 @@ class LeadWriteSerializer(serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
     )
-    stage = serializers.ChoiceField(choices=Stage.choices, required=False, write_only=True)
+    # A lead is created at its first stage (leads.access.FIRST_STAGES); later stages are
+    # reached by moves, each with its transition.
+    stage = serializers.ChoiceField(
+        choices=[(slug, label) for slug, label in Stage.choices if access.can_create_at_stage(slug)],
+        required=False,
+        write_only=True,
+        error_messages={
+            "invalid_choice": "A lead is created at demand_gen or lead_gen; later stages are reached by "
+            "POST /api/v1/leads/{id}/transitions."
+        },
+    )
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, write_only=True)
 
     class Meta:

@@ -10,6 +10,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from . import access
 from .actors import Actor
 from .models import PROFILE_FIELDS, Lead, PipelineCount, StageTransition
 from .stages import MoveKind, Stage, StageMoveRefused, classify_move
@@ -176,6 +177,12 @@ def create_lead(*, actor: Actor, stage: str | None = None, reason: str = "", **f
     start = stage or (Stage.LEAD_GEN if fields.get("email") else Stage.DEMAND_GEN)
     if start not in Stage.values:
         raise StageMoveRefused(f"“{start}” is not a stage.", to_stage=start)
+    if not access.can_create_at_stage(start):
+        raise StageMoveRefused(
+            f"A lead is created at {Stage.DEMAND_GEN.label} or {Stage.LEAD_GEN.label}; "
+            "later stages are reached by moves.",
+            to_stage=start,
+        )
     now = fields.get("created_at") or timezone.now()
     with transaction.atomic():
         lead = Lead.objects.create(stage=start, stage_entered_at=now, **fields)

@@ -6,12 +6,16 @@ class SalesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from leads.access import register_alert_lookups
         from leads.services import on_stage_change
 
+        from .selectors import claimable_lead_ids, open_alert_for
         from .services import on_lead_stage_change
 
         # Closes an alert whose lead leaves MQL by any route, and sends lead.stage_changed.
         on_stage_change(on_lead_stage_change)
+        # The access rulebook (in leads, below us) judges MQL leads by their alert.
+        register_alert_lookups(open_alert_for=open_alert_for, claimable_lead_ids=claimable_lead_ids)
 
         self._forget_cached_lookups_on_writes()
 

@@ -21,8 +21,8 @@ class AlertAlreadyTaken(ApiError):
 
 
 class SalesActionForbidden(ApiError):
-    def __init__(self, message: str):
-        super().__init__(code="permission_denied", message=message, status_code=status.HTTP_403_FORBIDDEN)
+    def __init__(self, message: str, code: str = "permission_denied"):
+        super().__init__(code=code, message=message, status_code=status.HTTP_403_FORBIDDEN)
 
 
 class InvalidSalesInput(ApiError):

@@ -7,9 +7,9 @@ from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from events.models import ApiKey
-from funnel.roles import Role, is_sales_manager, role_of
+from leads import access
 from leads.models import Activity, Deal, DealStatus, Lead
-from leads.selectors import leads_visible_to, live_leads
+from leads.selectors import leads_visible_to
 from leads.stages import Stage
 
 from .models import AlertStatus, Notification, SalesAlert, WebhookDelivery, WebhookEndpoint
@@ -27,6 +27,23 @@ class QueueFilters:
         return cls(view=view if view in QUEUE_FILTERS else "all")
 
 
+def open_alert_for(lead_id: int) -> SalesAlert | None:
+    """A lead's open alert (at most one per crossing; the newest if ever more), with its assignee."""
+    return (
+        SalesAlert.objects.filter(lead_id=lead_id, status=AlertStatus.OPEN)
+        .select_related("assignee")
+        .order_by("-raised_at", "-id")
+        .first()
+    )
+
+
+def claimable_lead_ids(user) -> QuerySet:
+    """Leads whose open alert `user` (a rep) may see and take: unassigned or theirs."""
+    return SalesAlert.objects.filter(Q(assignee__isnull=True) | Q(assignee=user), status=AlertStatus.OPEN).values(
+        "lead_id"
+    )
+
+
 def _latest_activity(field: str):
     return Subquery(
         Activity.objects.filter(lead_id=OuterRef("lead_id")).order_by("-occurred_at", "-id").values(field)[:1]
@@ -37,9 +54,12 @@ def sales_queue_for(*, user, filters: QueueFilters | None = None) -> QuerySet[Sa
     """Open MQL alerts, highest score first, then oldest: lead, assignee and last
     activity come in the same query."""
     filters = filters or QueueFilters()
+    alerts = SalesAlert.objects.filter(status=AlertStatus.OPEN)
+    if not access.sees_every_alert(user):
+        # A rep reads the alerts they may take: unassigned and their own (leads.access).
+        alerts = alerts.filter(Q(assignee__isnull=True) | Q(assignee_id=getattr(user, "pk", None)))
     alerts = (
-        SalesAlert.objects.filter(status=AlertStatus.OPEN)
-        .select_related("lead", "assignee")
+        alerts.select_related("lead", "assignee")
         .annotate(last_activity_at=_latest_activity("occurred_at"), last_activity_kind=_latest_activity("kind"))
         .order_by("-score", "raised_at", "id")
     )
@@ -65,7 +85,7 @@ def my_leads_for(*, user, owner_id: int | None = None) -> QuerySet[Lead]:
     need attention first: an overdue or near next step, then the longest untouched.
     A rep sees their own; a manager every rep's (or one rep's with `owner_id`)."""
     leads = Lead.objects.filter(stage__in=[Stage.SAL, Stage.SQL], merged_into__isnull=True)
-    if is_sales_manager(user):
+    if access.sees_every_reps_leads(user):
         leads = leads.filter(owner_id=owner_id) if owner_id else leads.filter(owner__isnull=False)
     else:
         leads = leads.filter(owner_id=getattr(user, "pk", None))
@@ -90,15 +110,10 @@ def my_leads_for(*, user, owner_id: int | None = None) -> QuerySet[Lead]:
 
 
 def sales_leads_for(user) -> QuerySet[Lead]:
-    """The leads whose sales page `user` may open: those leads.selectors.leads_visible_to
-    lets them open anywhere (a rep: their own and the unassigned MQLs), and for a rep also
-    those whose alert they hold or acted on, so a rep who rejected a lead still reads
-    why, while another rep's deal stays hidden."""
-    visible = leads_visible_to(user)
-    if role_of(user) != Role.SALES_REP:
-        return visible
-    touched = SalesAlert.objects.filter(Q(assignee=user) | Q(acted_by=user)).values("lead_id")
-    return live_leads().filter(Q(pk__in=visible.values("pk")) | Q(pk__in=touched))
+    """The leads whose sales page `user` may open: the same rule as the lead page
+    (leads.access.visible_leads: a rep, their own SAL/SQL leads and the MQLs whose alert
+    is unassigned or theirs)."""
+    return leads_visible_to(user)
 
 
 def sales_lead_detail(*, lead_id: int, user) -> Lead:
@@ -134,12 +149,7 @@ def _ordered_transitions():
 
 def assignable_users() -> QuerySet:
     """Active sales reps and managers: whom a manager can hand an alert to."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=[Role.SALES_REP, Role.SALES_MANAGER])
-        .distinct()
-        .order_by("username")
-    )
+    return access.owner_choices(get_user_model().objects.all()).order_by("username")
 
 
 def notifications_for(*, user, limit: int = 50) -> list[Notification]:
@@ -158,5 +168,4 @@ def recent_deliveries(*, limit: int = 50) -> list[WebhookDelivery]:
     return list(WebhookDelivery.objects.select_related("endpoint").order_by("-created_at", "-id")[:limit])
 
 
-def can_view_queue(user) -> bool:
-    return role_of(user) is not None
+can_view_queue = access.can_view_queue

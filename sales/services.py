@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from funnel.roles import Role, can_act_on_queue, is_sales_manager, role_of
+from leads import access
+from leads.access import Role
 from leads.actors import Actor
 from leads.models import Activity, ActivityKind, Deal, DealStatus, Lead, StageTransition
 from leads.services import lock_lead, move_lead
@@ -34,7 +35,7 @@ from .webhooks import emit_webhook_event
 User = get_user_model()
 
 
-# --- Who may do what -------------------------------------------------------------
+# --- Who may do what: leads.access decides; these keep the old names -------------------
 
 
 def _person(user):
@@ -42,32 +43,20 @@ def _person(user):
     return user if getattr(user, "pk", None) else None
 
 
-def _may_work(*, user, holder_id: int | None) -> bool:
-    """Reps work what is theirs or nobody's; managers and admins everything; an API key
-    bound to nobody is judged by its scopes alone (checked before this)."""
-    if _person(user) is None:
-        return getattr(user, "is_authenticated", False)
-    if is_sales_manager(user):
-        return True
-    return role_of(user) == Role.SALES_REP and holder_id in (None, user.pk)
-
-
 def may_act_on_alert(*, user, alert: SalesAlert) -> bool:
     """Reps act on unassigned alerts and their own; managers and admins on every alert."""
-    return _may_work(user=user, holder_id=alert.assignee_id)
+    return access.can_work_alert(user, alert)
 
 
 def may_work_lead(*, user, lead: Lead) -> bool:
-    """Reps work their own leads (and unowned ones); managers and admins every lead."""
-    return _may_work(user=user, holder_id=lead.owner_id)
+    """Deals, proposals and activities: leads.access.can_work_lead."""
+    return access.can_work_lead(user, lead)
 
 
-def _check_alert_access(user, alert: SalesAlert) -> None:
-    if _person(user) is not None and not can_act_on_queue(user):
-        raise SalesActionForbidden("Only sales reps and managers act on the queue.")
-    if not may_act_on_alert(user=user, alert=alert):
-        who = alert.assignee.get_username() if alert.assignee_id else "another rep"
-        raise SalesActionForbidden(f"This alert is assigned to {who}; a manager can reassign it.")
+def _check_alert_access(who, alert: SalesAlert) -> None:
+    refusal = access.alert_refusal(who, alert)
+    if refusal is not None:
+        raise SalesActionForbidden(refusal)
 
 
 # --- Assignment and alerts -------------------------------------------------------------
@@ -232,7 +221,7 @@ def accept_alert(*, alert: SalesAlert, user, actor: Actor | None = None) -> Sale
         locked = _locked_alert(alert)
         if locked.status != AlertStatus.OPEN:
             raise AlertAlreadyTaken(locked)
-        _check_alert_access(person, locked)
+        _check_alert_access(actor, locked)
         now = timezone.now()
         # Closed before the move, so the stage-change listener finds no open alert to close.
         locked.status, locked.acted_by, locked.acted_at = AlertStatus.ACCEPTED, person, now
@@ -280,7 +269,7 @@ def reject_alert(*, alert: SalesAlert, user, reason_code: str, note: str = "", a
         locked = _locked_alert(alert)
         if locked.status != AlertStatus.OPEN:
             raise AlertAlreadyTaken(locked)
-        _check_alert_access(user, locked)
+        _check_alert_access(actor, locked)
         locked.status, locked.acted_by, locked.acted_at = AlertStatus.REJECTED, person, timezone.now()
         locked.reject_reason, locked.reject_note = code, note
         locked.save(update_fields=["status", "acted_by", "acted_at", "reject_reason", "reject_note"])
@@ -299,9 +288,9 @@ def reject_alert(*, alert: SalesAlert, user, reason_code: str, note: str = "", a
 
 def reassign_alert(*, alert: SalesAlert, user, to_user) -> SalesAlert:
     """A manager hands an open alert to another rep (or manager)."""
-    if not is_sales_manager(user):
+    if not access.can_reassign(user):
         raise SalesActionForbidden("Only sales managers reassign alerts.")
-    if to_user is None or not to_user.is_active or role_of(to_user) not in (Role.SALES_REP, Role.SALES_MANAGER):
+    if not access.is_valid_owner(to_user):
         raise InvalidSalesInput({"assignee": ["Pick an active sales rep or manager."]})
     with transaction.atomic():
         locked = _locked_alert(alert)
@@ -393,19 +382,15 @@ def transition_lead(
     with transaction.atomic():
         locked = lock_lead(lead_id=lead.pk)
         from_stage = locked.stage
-        sales_move = to in (Stage.SAL, Stage.SQL, Stage.CUSTOMER) or from_stage in (Stage.MQL, Stage.SAL, Stage.SQL)
-        if sales_move and _person(actor.user) is not None:
-            if not can_act_on_queue(actor.user):
-                raise SalesActionForbidden("Leads move through the sales stages by sales reps and managers.")
-            if not may_work_lead(user=actor.user, lead=locked):
-                raise SalesActionForbidden("This lead belongs to another rep.")
+        refusal = access.move_refusal(actor, locked, to)
+        if refusal is not None:
+            raise SalesActionForbidden(refusal.message, code=refusal.code)
         existing = Deal.objects.filter(lead=locked, cycle=locked.cycle).first()
         if to == Stage.CUSTOMER and from_stage == Stage.SQL and existing is None and "value" not in fields:
             raise StageMoveRefused("Winning a lead needs its deal's value.", from_stage=from_stage, to_stage=to)
-        # A rep who takes an unowned lead into the sales stages becomes its owner.
-        owner = None
-        if to in (Stage.SAL, Stage.SQL) and locked.owner_id is None and role_of(actor.user) == Role.SALES_REP:
-            owner = actor.user
+        # Whoever takes an MQL into SAL/SQL becomes its owner, as accepting from the queue does.
+        owner = access.owner_after_move(actor, locked, to)
+        owner = owner if owner is not None and owner.pk != locked.owner_id else None
         transition = move_lead(lead=locked, to=to, actor=actor, reason=reason, reason_code=reason_code, owner=owner)
         deal_owner = locked.owner or actor.user
         now = timezone.now()
@@ -463,7 +448,7 @@ def send_back_to_nurture(*, lead: Lead, user, reason_code: str, note: str = "") 
 def _mark_proposal(*, lead: Lead, user, field: str, label: str) -> Deal:
     with transaction.atomic():
         locked = lock_lead(lead_id=lead.pk)
-        if not may_work_lead(user=user, lead=locked) or not can_act_on_queue(user):
+        if not access.can_work_lead(user, locked):
             raise SalesActionForbidden("This lead belongs to another rep.")
         deal = Deal.objects.filter(lead=locked, cycle=locked.cycle, status=DealStatus.OPEN).first()
         if deal is None:
@@ -501,7 +486,9 @@ def log_activity(
     next_step_due: date | str | None = None,
 ) -> Activity:
     """Record a call, meeting, email or note on a lead; last touch and next step come from these."""
-    if not can_act_on_queue(user) or not may_work_lead(user=user, lead=lead):
+    if lead.erased_at is not None or lead.merged_into_id is not None:
+        raise InvalidSalesInput({"lead": ["This lead was erased or merged; it takes no new activity."]})
+    if not access.can_work_lead(user, lead):
         raise SalesActionForbidden("Only the lead's rep or a sales manager logs activities on it.")
     problems: dict[str, list[str]] = {}
     if kind not in ActivityKind.values:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from funnel.roles import can_act_on_queue, is_sales_manager, role_of
+from leads import access
 from leads.models import ActivityKind, Lead
 from leads.stages import Stage, StageMoveRefused
 
@@ -42,7 +42,7 @@ def sales_action(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if role_of(request.user) is None:
+        if not access.can_read_leads(request.user):
             raise PermissionDenied("You have no role in Funnel.")
         try:
             return view(request, *args, **kwargs)
@@ -62,7 +62,7 @@ def sales_action(view):
 
 
 def _queue_actor_or_403(user):
-    if not can_act_on_queue(user):
+    if not access.can_use_queue(user):
         raise PermissionDenied("Only sales reps and managers act on the queue.")
 
 
@@ -82,7 +82,7 @@ def queue(request):
     alerts, has_more = selectors.page_of(
         selectors.sales_queue_for(user=request.user, filters=filters), limit=QUEUE_PAGE_SIZE, offset=offset
     )
-    is_manager = is_sales_manager(request.user)
+    is_manager = access.can_reassign(request.user)
     rows = [{"alert": alert, "may_act": services.may_act_on_alert(user=request.user, alert=alert)} for alert in alerts]
     context = {
         "rows": rows,
@@ -94,7 +94,7 @@ def queue(request):
             ("overdue", "Overdue"),
             ("decayed", "Decayed below recycle"),
         ],
-        "can_act": can_act_on_queue(request.user),
+        "can_act": access.can_use_queue(request.user),
         "is_manager": is_manager,
         "assignees": list(selectors.assignable_users()) if is_manager else [],
         "reasons": _reasons(),
@@ -153,7 +153,7 @@ def _int(value) -> int | None:
 @login_required
 @require_GET
 def queue_lead(request, lead_id: int):
-    if role_of(request.user) is None:
+    if not access.can_read_leads(request.user):
         raise PermissionDenied
     try:
         lead = selectors.sales_lead_detail(lead_id=lead_id, user=request.user)
@@ -171,13 +171,18 @@ def queue_lead(request, lead_id: int):
     return render(request, "sales/lead.html", context)
 
 
-def _lead(lead_id: int) -> Lead:
-    return get_object_or_404(Lead, pk=lead_id)
+def _lead(request, lead_id: int) -> Lead:
+    """The lead an action is about, loaded by the same rule as its page (leads.access):
+    a lead the user may not see is not found, an erased or merged one neither."""
+    lead = selectors.sales_leads_for(request.user).filter(pk=lead_id).first()
+    if lead is None:
+        raise Http404("No such lead.")
+    return lead
 
 
 @sales_action
 def log_activity(request, lead_id: int):
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     services.log_activity(
         lead=lead,
         user=request.user,
@@ -195,7 +200,7 @@ def log_activity(request, lead_id: int):
 @sales_action
 def qualify(request, lead_id: int):
     _queue_actor_or_403(request.user)
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     deal = {key: request.POST.get(key, "") for key in ("value", "currency", "expected_close_date", "next_step")}
     if not deal["value"]:
         raise InvalidSalesInput({"deal.value": ["Enter the deal's value."]})
@@ -207,7 +212,7 @@ def qualify(request, lead_id: int):
 @sales_action
 def proposal(request, lead_id: int, mark: str):
     _queue_actor_or_403(request.user)
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     if mark == "sent":
         services.mark_proposal_sent(lead=lead, user=request.user)
     elif mark == "accepted":
@@ -221,7 +226,7 @@ def proposal(request, lead_id: int, mark: str):
 @sales_action
 def win(request, lead_id: int):
     _queue_actor_or_403(request.user)
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     services.win_lead(lead=lead, user=request.user, value=request.POST.get("value"), note=request.POST.get("note", ""))
     messages.success(request, "Won: the lead is a customer.")
     return _back(request, reverse("sales:queue_lead", args=[lead.pk]))
@@ -230,7 +235,7 @@ def win(request, lead_id: int):
 @sales_action
 def lose(request, lead_id: int):
     _queue_actor_or_403(request.user)
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     services.lose_lead(
         lead=lead, user=request.user, reason_code=request.POST.get("reason", ""), note=request.POST.get("note", "")
     )
@@ -241,7 +246,7 @@ def lose(request, lead_id: int):
 @sales_action
 def back_to_nurture(request, lead_id: int):
     _queue_actor_or_403(request.user)
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     if lead.stage != Stage.SAL:
         raise InvalidSalesInput({"stage": ["Only an accepted (SAL) lead is sent back from here."]})
     services.send_back_to_nurture(
@@ -257,9 +262,10 @@ def back_to_nurture(request, lead_id: int):
 @login_required
 @require_GET
 def my_leads(request):
-    if not can_act_on_queue(request.user):
+    if not access.can_see_my_leads(request.user):
         raise PermissionDenied("My leads is the sales reps' page.")
-    owner_id = _int(request.GET.get("owner")) if is_sales_manager(request.user) else None
+    sees_all = access.sees_every_reps_leads(request.user)
+    owner_id = _int(request.GET.get("owner")) if sees_all else None
     leads = list(selectors.my_leads_for(user=request.user, owner_id=owner_id)[:200])
     return render(
         request,
@@ -267,8 +273,8 @@ def my_leads(request):
         {
             "leads": leads,
             "today": timezone.localdate(),
-            "is_manager": is_sales_manager(request.user),
-            "owners": list(selectors.assignable_users()) if is_sales_manager(request.user) else [],
+            "is_manager": sees_all,
+            "owners": list(selectors.assignable_users()) if sees_all else [],
             "owner_id": owner_id,
         },
     )

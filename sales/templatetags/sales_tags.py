@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from funnel.roles import can_act_on_queue, is_sales_manager
+from leads import access
 from leads.models import ActivityKind, Deal
 from leads.stages import Stage
 from sales.models import AlertStatus, SalesAlert
@@ -52,7 +52,7 @@ def sales_lead_actions(context, lead, user=None):
     deal = context.get("deal")
     if deal is None and lead.stage in (Stage.SQL, Stage.CUSTOMER):
         deal = Deal.objects.filter(lead=lead, cycle=lead.cycle).first()
-    seller = can_act_on_queue(user)
+    seller = access.can_use_queue(user)
     return {
         "lead": lead,
         "user": user,
@@ -62,7 +62,7 @@ def sales_lead_actions(context, lead, user=None):
         "deal": deal,
         "may_act_on_alert": seller and open_alert is not None and may_act_on_alert(user=user, alert=open_alert),
         "may_work": seller and may_work_lead(user=user, lead=lead),
-        "is_manager": is_sales_manager(user),
+        "is_manager": access.can_reassign(user),
         "reasons": list(settings.FUNNEL_REJECT_REASONS.items()),
         "activity_kinds": ActivityKind.choices,
         "stage": lead.stage,
