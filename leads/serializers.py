@@ -95,7 +95,7 @@ class LeadWriteSerializer(serializers.ModelSerializer):
         write_only=True,
         error_messages={
             "invalid_choice": "A lead is created at demand_gen or lead_gen; later stages are reached by "
-            "POST /api/v1/leads/{id}/transitions."
+            "POST /api/v1/leads/{{id}}/transitions."
         },
     )
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, write_only=True)
