@@ -382,10 +382,12 @@ def may_take_lead(person) -> bool:
 
 
 def owner_after_move(who, lead: Lead, to_stage: str):
-    """Who owns the lead after the move: taking an MQL into SAL/SQL makes the person who
-    takes it the owner, as accepting from the queue does; otherwise the owner stays."""
+    """Who owns the lead after the move: taking an MQL (or an unowned lead) into SAL/SQL
+    makes the person who takes it the owner, as accepting from the queue does; otherwise
+    the owner stays."""
     person = as_principal(who).person
-    if lead.stage == Stage.MQL and to_stage in (Stage.SAL, Stage.SQL) and may_take_lead(person):
+    taking = lead.stage == Stage.MQL or lead.owner_id is None
+    if to_stage in (Stage.SAL, Stage.SQL) and taking and may_take_lead(person):
         return person
     return lead.owner
 

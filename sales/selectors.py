@@ -110,10 +110,17 @@ def my_leads_for(*, user, owner_id: int | None = None) -> QuerySet[Lead]:
 
 
 def sales_leads_for(user) -> QuerySet[Lead]:
-    """The leads whose sales page `user` may open: the same rule as the lead page
-    (leads.access.visible_leads: a rep, their own SAL/SQL leads and the MQLs whose alert
-    is unassigned or theirs)."""
-    return leads_visible_to(user)
+    """The leads whose sales page `user` may read: those of the lead page
+    (leads.access.visible_leads), and for a rep also, to read only, the leads whose alert
+    they accepted or rejected themselves, so a rep who rejected a lead still reads why;
+    another rep's SAL/SQL lead stays hidden. The page's actions load leads by the lead
+    page's rule alone (sales.views._lead)."""
+    visible = leads_visible_to(user)
+    if access.sees_every_alert(user):
+        return visible
+    acted = SalesAlert.objects.filter(acted_by=user).values("lead_id")
+    someone_elses = Q(stage__in=[Stage.SAL, Stage.SQL]) & ~Q(owner=user)
+    return access.live_leads().filter(Q(pk__in=visible.values("pk")) | (Q(pk__in=acted) & ~someone_elses))
 
 
 def sales_lead_detail(*, lead_id: int, user) -> Lead:

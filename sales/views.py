@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from leads import access
 from leads.models import ActivityKind, Lead
+from leads.selectors import leads_visible_to
 from leads.stages import Stage, StageMoveRefused
 
 from . import selectors, services
@@ -174,7 +175,7 @@ def queue_lead(request, lead_id: int):
 def _lead(request, lead_id: int) -> Lead:
     """The lead an action is about, loaded by the same rule as its page (leads.access):
     a lead the user may not see is not found, an erased or merged one neither."""
-    lead = selectors.sales_leads_for(request.user).filter(pk=lead_id).first()
+    lead = leads_visible_to(request.user).filter(pk=lead_id).first()
     if lead is None:
         raise Http404("No such lead.")
     return lead

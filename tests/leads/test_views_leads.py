@@ -12,6 +12,7 @@ from leads.models import Lead, LeadMerge
 from leads.services import create_lead, move_lead
 from leads.stages import Stage
 from tests.factories import ActivityFactory, DealFactory, LeadFactory
+from tests.sales.conftest import make_alert
 
 pytestmark = pytest.mark.django_db
 
@@ -99,7 +100,7 @@ def test_list_query_count_does_not_grow_with_the_leads(client, marketer, count, 
 
 def test_a_rep_lists_only_their_leads_and_unassigned_mqls(client, rep1, rep2):
     mine = LeadFactory(owner=rep1, stage=Stage.SAL)
-    waiting = LeadFactory(stage=Stage.MQL)
+    waiting = make_alert(unassigned=True).lead
     LeadFactory(owner=rep2, stage=Stage.SAL)
     LeadFactory(stage=Stage.NURTURE)
     client.force_login(rep1)
