@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet, Sum
 
-from . import access
-from .models import Activity, Deal, Lead, LeadMerge, PipelineCount, StageTransition
+from . import access, trail
+from .models import Activity, Deal, Lead, LeadChange, LeadMerge, PipelineCount, StageTransition
 from .stages import Stage
 
 UNASSIGNED = "none"
@@ -148,15 +148,15 @@ def lead_deals(*, lead: Lead) -> list[Deal]:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: object
-    kind: str  # "event", "stage", "activity"
+    kind: str  # "event", "stage", "activity", "change"
     title: str
     detail: str = ""
     who: str = ""
 
 
 def lead_timeline(*, lead_ids: list[int], transitions: list[StageTransition], limit: int = 50) -> list[TimelineEntry]:
-    """Events, stage changes and activities, newest first: two indexed queries
-    (the transitions are already loaded for the stage path)."""
+    """Events, stage changes, activities and the trail of other changes (who changed what),
+    newest first: three indexed queries (the transitions are already loaded for the stage path)."""
     from events.models import EngagementEvent
 
     entries: list[TimelineEntry] = []
@@ -192,6 +192,17 @@ def lead_timeline(*, lead_ids: list[int], transitions: list[StageTransition], li
                 title=activity.get_kind_display(),
                 detail=" · ".join(part for part in (activity.outcome, activity.note) if part),
                 who=activity.user.get_username() if activity.user else "",
+            )
+        )
+    changes = LeadChange.objects.filter(lead_id__in=lead_ids).order_by("-occurred_at", "-id")[:limit]
+    for change in changes:
+        entries.append(
+            TimelineEntry(
+                at=change.occurred_at,
+                kind="change",
+                title=trail.describe(change),
+                detail=change.reason,
+                who=change.actor_label,
             )
         )
     entries.sort(key=lambda entry: entry.at, reverse=True)

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from . import access
 from .actors import Actor
-from .models import PROFILE_FIELDS, Lead, PipelineCount, StageTransition
+from .models import PROFILE_FIELDS, ChangeKind, Lead, PipelineCount, StageTransition
 from .stages import MoveKind, Stage, StageMoveRefused, classify_move
+from .trail import forget_values, record_field_changes, record_lead_change
 
 # Called inside the move's transaction with (lead, transition): other apps register
 # what must happen with every stage change (summary counts, webhooks on commit), so
@@ -302,9 +303,11 @@ def update_lead(*, lead: Lead, actor: Actor, **fields) -> Lead:
     with transaction.atomic():
         locked = lock_lead(lead_id=lead.pk)
         counted_before = pipeline_count_key(locked)
+        before = {name: getattr(locked, name) for name in fields}
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.save(update_fields=[*fields.keys(), "updated_at"])
+        record_field_changes(lead=locked, actor=actor, before=before, after=fields)
         if locked.merged_into_id is None and locked.erased_at is None:
             record_pipeline_count_changes(bucket_change(before=counted_before, after=pipeline_count_key(locked)))
     for name, value in fields.items():
@@ -352,6 +355,12 @@ def merge_leads(*, survivor: Lead, merged: Lead, actor: Actor, reason: str = "")
         LeadMerge.objects.create(
             survivor=keep, merged=gone, reason=reason, events_moved=moved, **actor.transition_fields()
         )
+        record_lead_change(
+            lead=keep, actor=actor, kind=ChangeKind.MERGE, field="merged_lead", new=f"#{gone.pk}", reason=reason
+        )
+        record_lead_change(
+            lead=gone, actor=actor, kind=ChangeKind.MERGE, field="merged_into", new=f"#{keep.pk}", reason=reason
+        )
         if moved:
             from scoring.services import mark_for_rescore
 
@@ -389,6 +398,8 @@ def erase_lead(*, lead: Lead, actor: Actor) -> Lead:
         )
         Deal.objects.filter(lead_id__in=ids).update(next_step="")
         StageTransition.objects.filter(lead_id__in=ids).update(reason="")
+        forget_values(lead_ids=ids)
+        record_lead_change(lead=lead, actor=actor, kind=ChangeKind.ERASURE)
     lead.refresh_from_db()
     return lead
 

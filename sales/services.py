@@ -19,9 +19,10 @@ from django.utils.dateparse import parse_date, parse_datetime
 from leads import access
 from leads.access import Role
 from leads.actors import Actor
-from leads.models import Activity, ActivityKind, Deal, DealStatus, Lead, StageTransition
+from leads.models import Activity, ActivityKind, ChangeKind, Deal, DealStatus, Lead, StageTransition
 from leads.services import lock_lead, move_lead
 from leads.stages import MoveKind, Stage, StageMoveRefused
+from leads.trail import record_deal_changes, record_lead_change
 
 from . import payloads
 from .business_hours import add_business_hours
@@ -298,9 +299,18 @@ def reassign_alert(*, alert: SalesAlert, user, to_user) -> SalesAlert:
             raise AlertAlreadyTaken(locked)
         if locked.assignee_id == to_user.pk:
             return locked
+        previous = locked.assignee
         locked.assignee = to_user
         locked.near_due_notified_at = None
         locked.save(update_fields=["assignee", "near_due_notified_at"])
+        record_lead_change(
+            lead=locked.lead_id,
+            actor=Actor.for_user(user),
+            kind=ChangeKind.REASSIGNMENT,
+            field="assignee",
+            old=previous,
+            new=to_user,
+        )
         lead = Lead.objects.get(pk=locked.lead_id)
         notify(
             user=to_user,
@@ -407,7 +417,9 @@ def transition_lead(
             emit_webhook_event(
                 event_type=WebhookEventType.DEAL_WON, data={"deal": payloads.deal(won), "lead": payloads.lead(locked)}
             )
-        elif to == Stage.NURTURE and from_stage == Stage.SQL and existing is not None:
+        if fields and to in (Stage.SQL, Stage.CUSTOMER):
+            record_deal_changes(lead=locked, actor=actor, deal_before=existing, fields=fields, reason=reason)
+        if to == Stage.NURTURE and from_stage == Stage.SQL and existing is not None:
             Deal.objects.filter(pk=existing.pk, status=DealStatus.OPEN).update(
                 status=DealStatus.LOST, lost_reason=reason[:300], closed_at=now
             )
@@ -456,6 +468,9 @@ def _mark_proposal(*, lead: Lead, user, field: str, label: str) -> Deal:
         if getattr(deal, field) is None:
             setattr(deal, field, timezone.now())
             deal.save(update_fields=[field])
+            record_deal_changes(
+                lead=locked, actor=Actor.for_user(user), deal_before=None, fields={field: getattr(deal, field)}
+            )
     return deal
 
 
