@@ -17,6 +17,7 @@ takes a principal or anything that names one (a user, an `Actor`, a request's
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q, QuerySet
 
@@ -287,6 +288,14 @@ def is_valid_owner(owner) -> bool:
 def can_set_owner(who, owner) -> bool:
     """Assigning leads is for editors; the owner must be nobody or an active rep or manager."""
     return as_principal(who).has_role(LEAD_EDITORS) and (owner is None or is_valid_owner(owner))
+
+
+def active_with_role(role: Role) -> QuerySet:
+    """The active people who hold `role` (admins are superusers, the others groups)."""
+    users = get_user_model().objects.filter(is_active=True)
+    if role == Role.ADMIN:
+        return users.filter(is_superuser=True)
+    return users.filter(groups__name=role)
 
 
 def owner_choices(users: QuerySet) -> QuerySet:

@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -32,9 +31,6 @@ from .models import AlertStatus, AssignmentCursor, NotificationKind, SalesAlert,
 from .notifications import notify
 from .txcache import cached
 from .webhooks import emit_webhook_event
-
-User = get_user_model()
-
 
 # --- Who may do what: leads.access decides; these keep the old names -------------------
 
@@ -64,13 +60,13 @@ def _check_alert_access(who, alert: SalesAlert) -> None:
 
 
 def active_reps():
-    return User.objects.filter(is_active=True, groups__name=Role.SALES_REP).order_by("pk")
+    return access.active_with_role(Role.SALES_REP).order_by("pk")
 
 
 def active_managers():
-    managers = list(User.objects.filter(is_active=True, groups__name=Role.SALES_MANAGER).order_by("pk"))
+    managers = list(access.active_with_role(Role.SALES_MANAGER).order_by("pk"))
     # With no sales manager, escalations go to the admins rather than to nobody.
-    return managers or list(User.objects.filter(is_active=True, is_superuser=True).order_by("pk"))
+    return managers or list(access.active_with_role(Role.ADMIN).order_by("pk"))
 
 
 def _locked_cursor() -> AssignmentCursor:
