@@ -1,16 +1,15 @@
 from leads import access
-from leads.access import Role, role_of
 
 
 def navigation(request):
     """The header's role badge and which links the user sees."""
     user = getattr(request, "user", None)
-    role = role_of(user)
+    role = access.role_of(user)
     if role is None:
         return {"funnel_role": None}
     return {
         "funnel_role": role,
-        "funnel_role_label": Role(role).label,
+        "funnel_role_label": access.Role(role).label,
         "funnel_is_sales": access.can_use_queue(user),
         "funnel_is_marketing": access.can_view_board(user),
         "funnel_is_admin": access.can_manage_keys(user),
