@@ -212,7 +212,9 @@ def accept_alert(*, alert: SalesAlert, user, actor: Actor | None = None) -> Sale
     """
     person = _person(user)
     if person is None:
-        raise SalesActionForbidden("Accepting an alert makes a person the owner: use a key bound to a sales rep.")
+        raise SalesActionForbidden(
+            "Accepting an alert makes a person the owner: use a key bound to a sales rep.", code="owner_required"
+        )
     actor = actor or Actor.for_user(person)
     with transaction.atomic():
         locked = _locked_alert(alert)

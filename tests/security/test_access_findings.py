@@ -124,6 +124,16 @@ def test_a_key_bound_to_nobody_cannot_accept_as_the_lead_would_have_no_owner():
     assert_untouched(alert)
 
 
+def test_a_key_bound_to_nobody_is_refused_alike_by_the_queue_and_by_a_move():
+    alert = make_alert(unassigned=True)
+    client = key_client("leads:write", "queue:write")
+    by_queue = client.post(f"/api/v1/queue/{alert.pk}/accept")
+    by_move = accept_by_move(client, alert.lead)
+    assert (by_queue.status_code, by_queue.json()["error"]["code"]) == (403, "owner_required")
+    assert (by_move.status_code, by_move.json()["error"]["code"]) == (403, "owner_required")
+    assert_untouched(alert)
+
+
 # --- The sales actions load the lead by the rule of its page -------------------------------
 
 
