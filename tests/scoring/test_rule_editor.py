@@ -6,11 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from analytics.models import PreviewStatus, RulePreview
-from analytics.services import run_rule_preview
 from events.models import EngagementEvent
 from leads.stages import Stage
-from scoring.models import RescoreJob, RuleVersion, ScoringRule
+from scoring.models import PreviewStatus, RescoreJob, RulePreview, RuleVersion, ScoringRule
+from scoring.previews import run_rule_preview
 from scoring.rules import install_default_rules
 from scoring.services import compute_score
 from tests.factories import AnonymousLeadFactory, LeadFactory
@@ -226,7 +225,7 @@ def test_preview_lists_the_leads_that_would_cross_mql_now(pricing, scenario):
 
 
 def test_preview_scores_agree_with_the_scoring_reference(pricing, scenario):
-    from analytics.rule_preview import build_draft
+    from scoring.rule_preview import build_draft
 
     preview = preview_of(pricing, 12, scenario["now"])
     draft = build_draft(preview.draft)

@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from analytics import rule_preview
-from analytics.models import PreviewStatus, RulePreview
-from analytics.services import PreviewNotRestartable, restart_rule_preview, run_rule_preview
-from scoring.models import ScoringRule
+from scoring import rule_preview
+from scoring.models import PreviewStatus, RulePreview, ScoringRule
+from scoring.previews import PreviewNotRestartable, restart_rule_preview, run_rule_preview
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

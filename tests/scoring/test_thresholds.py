@@ -4,12 +4,11 @@ full rescore in the background, and crossings as CONTRACT "MQL crossing" defines
 import pytest
 from django.utils import timezone
 
-from analytics.models import PreviewStatus, RulePreview
-from analytics.services import run_rule_preview
 from leads.models import Lead, StageTransition
 from leads.stages import Stage
 from sales.models import SalesAlert
-from scoring.models import RescoreJob, ScoringSettings, ThresholdVersion
+from scoring.models import PreviewStatus, RescoreJob, RulePreview, ScoringSettings, ThresholdVersion
+from scoring.previews import run_rule_preview
 from scoring.rules import ThresholdsInvalid, update_thresholds
 from scoring.selectors import scoring_settings, thresholds_in_force_at
 from scoring.services import rescore_leads, run_rescore_job
