@@ -43,7 +43,7 @@ def _clean_row(row: dict) -> dict:
     unknown = set(row) - set(IDENTITY_AND_PROFILE_FIELDS) - ROW_EXTRAS - {"stage"}
     if unknown:
         raise TypeError(f"Unknown lead fields: {sorted(unknown)}")
-    clean = dict(row)
+    clean = {key: value for key, value in row.items() if not (key == "created_at" and value is None)}
     if clean.get("email"):
         clean["email"] = clean["email"].strip()
     clean["stage"] = clean.get("stage") or first_stage(email=clean.get("email"))
@@ -61,7 +61,8 @@ def create_leads(
     batch_size: int = 1000,
 ) -> list[Lead]:
     """Create leads set-based: one INSERT of the leads, one of their first transitions,
-    one of their board counts, in the caller's transaction (or one of its own).
+    one of their board counts, in the caller's transaction (or one of its own); each
+    creation is announced like any stage change (kind `created`).
 
     Each row holds a lead's fields (identity, profile, `owner`, `created_at`,
     `last_engaged_at`) and optionally `stage`, which must be a first stage.
@@ -84,36 +85,28 @@ def create_leads(
                 ],
                 batch_size=batch_size,
             )
-        _record_first_transitions(leads, actor=actor, reason=reason, batch_size=batch_size)
+        transitions = _record_first_transitions(leads, actor=actor, reason=reason, batch_size=batch_size)
         record_leads_created(leads=leads)
+        for lead, transition in zip(leads, transitions, strict=True):
+            announcements.stage_changed(lead, transition)
     return leads
 
 
 def create_lead(*, actor: Actor, stage: str | None = None, reason: str = "", **fields) -> Lead:
-    """Create one lead with its first transition and announce it (the one-by-one
-    reference beside `create_leads`; a test checks they leave the same rows)."""
-    row = _clean_row({**fields, "stage": stage} if stage else fields)
-    now = row.get("created_at") or timezone.now()
+    """Create one lead (a page, the API, ingestion's reference path): `create_leads` for a
+    single row, in a savepoint of its own, so a caller can catch an IntegrityError (an
+    identity taken meanwhile) and carry on in its transaction."""
+    row = {**fields, "stage": stage} if stage else fields
     with transaction.atomic():
-        lead = Lead.objects.create(stage_entered_at=now, **row)
-        transition = StageTransition.objects.create(
-            lead=lead,
-            cycle=lead.cycle,
-            from_stage="",
-            to_stage=lead.stage,
-            kind=MoveKind.CREATED,
-            reason=reason,
-            occurred_at=now,
-            **actor.transition_fields(),
-        )
-        record_leads_created(leads=[lead])
-        announcements.stage_changed(lead, transition)
+        (lead,) = create_leads([row], actor=actor, reason=reason)
     return lead
 
 
-def _record_first_transitions(leads: Sequence[Lead], *, actor: Actor, reason: str, batch_size: int) -> None:
+def _record_first_transitions(
+    leads: Sequence[Lead], *, actor: Actor, reason: str, batch_size: int
+) -> list[StageTransition]:
     actor_fields = actor.transition_fields()
-    StageTransition.objects.bulk_create(
+    return StageTransition.objects.bulk_create(
         [
             StageTransition(
                 lead_id=lead.pk,

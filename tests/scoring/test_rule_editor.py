@@ -7,6 +7,8 @@ import pytest
 from django.utils import timezone
 
 from events.models import EngagementEvent
+from leads.actors import Actor
+from leads.lifecycle.history import PastMove, record_past_moves
 from leads.stages import Stage
 from scoring.models import PreviewStatus, RescoreJob, RulePreview, RuleVersion, ScoringRule
 from scoring.previews import run_rule_preview
@@ -185,21 +187,21 @@ def scenario(pricing):
     anonymous = AnonymousLeadFactory()
     event(anonymous, "form_submitted", now - timedelta(hours=2), form="demo-request")
     event(anonymous, "page_view", now - timedelta(hours=1), url="https://example.com/pricing")
-    r = LeadFactory(stage=Stage.CUSTOMER)
+    # R's history as the lifecycle writes it: created 25 days ago, then each move in turn.
+    r = LeadFactory(stage=Stage.NURTURE, stage_entered_at=now - timedelta(days=25))
     event(r, "form_submitted", now - timedelta(days=20), form="demo-request")
     event(r, "page_view", now - timedelta(days=20), url="https://example.com/pricing")
-    from leads.models import StageTransition
-
-    for stage, days in ((Stage.SAL, 15), (Stage.SQL, 10), (Stage.CUSTOMER, 5)):
-        StageTransition.objects.create(
-            lead=r,
-            cycle=1,
-            from_stage="",
-            to_stage=stage,
-            kind="forward",
-            actor_kind="system",
-            occurred_at=now - timedelta(days=days),
-        )
+    rep = Actor.system("sales")
+    record_past_moves(
+        moves={
+            r: [
+                PastMove(to_stage=Stage.MQL, occurred_at=now - timedelta(days=20), actor=Actor.system("score 50")),
+                PastMove(to_stage=Stage.SAL, occurred_at=now - timedelta(days=15), actor=rep),
+                PastMove(to_stage=Stage.SQL, occurred_at=now - timedelta(days=10), actor=rep),
+                PastMove(to_stage=Stage.CUSTOMER, occurred_at=now - timedelta(days=5), actor=rep),
+            ]
+        }
+    )
     return {"x": x, "y": y, "r": r, "now": now}
 
 
