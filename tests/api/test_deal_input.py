@@ -19,7 +19,7 @@ def test_the_deal_input_offers_exactly_the_fields_the_deal_rules_take():
 
 def test_the_openapi_schema_advertises_no_deal_field_the_service_refuses():
     schema = SchemaGenerator().get_schema(request=None, public=True)
-    advertised = set(schema["components"]["schemas"]["DealInputRequest"]["properties"])
+    advertised = set(schema["components"]["schemas"]["DealInput"]["properties"])
     assert advertised == set(DEAL_FIELDS)
     for field in advertised:
         clean_deal({field: ""})  # none of them is refused as unknown
