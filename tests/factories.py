@@ -1,14 +1,18 @@
+import itertools
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from events.models import EngagementEvent
 from leads.actors import Actor
 from leads.lifecycle import FIRST_STAGES, create_leads
 from leads.lifecycle.creation import IDENTITY_AND_PROFILE_FIELDS, ROW_EXTRAS
 from leads.lifecycle.history import PastMove, record_past_moves
 from leads.models import Activity, Deal, Lead
 from leads.stages import STAGE_ORDER, Stage
+from scoring.models import RulePreview
 
 # What `create_leads` takes; the rest of a factory's fields are written after creation.
 CREATED_WITH = {*IDENTITY_AND_PROFILE_FIELDS, *ROW_EXTRAS}
@@ -119,3 +123,29 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     kind = "call"
     occurred_at = factory.LazyFunction(timezone.now)
     outcome = "Talked about pricing"
+
+
+_message_ids = itertools.count()
+
+
+class EngagementEventFactory(factory.django.DjangoModelFactory):
+    """An event as ingestion stores it: a unique message id, on a lead."""
+
+    class Meta:
+        model = EngagementEvent
+
+    message_id = factory.LazyFunction(lambda: f"test-{next(_message_ids)}-{timezone.now().timestamp()}")
+    lead = factory.SubFactory(LeadFactory)
+    type = "page_view"
+    occurred_at = factory.LazyFunction(timezone.now)
+    properties = factory.LazyFunction(dict)
+
+
+class RulePreviewFactory(factory.django.DjangoModelFactory):
+    """A preview as the rule editor queues one (scoring.previews.start_rule_preview,
+    without ringing a worker): queued, with its draft."""
+
+    class Meta:
+        model = RulePreview
+
+    draft = factory.LazyFunction(lambda: {"action": "thresholds", "mql_threshold": 45, "recycle_threshold": 20})

@@ -14,7 +14,7 @@ from scoring.models import PreviewStatus, RescoreJob, RulePreview, RuleVersion, 
 from scoring.previews import run_rule_preview
 from scoring.rules import install_default_rules
 from scoring.services import compute_score
-from tests.factories import AnonymousLeadFactory, LeadFactory
+from tests.factories import AnonymousLeadFactory, LeadFactory, RulePreviewFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -299,7 +299,7 @@ def test_a_manager_may_not_publish(client, manager, pricing, scenario):
 
 
 def test_a_threshold_preview_counts_crossings_at_the_new_threshold(rules, scenario):
-    preview = RulePreview.objects.create(draft={"action": "thresholds", "mql_threshold": 45, "recycle_threshold": 20})
+    preview = RulePreviewFactory(draft={"action": "thresholds", "mql_threshold": 45, "recycle_threshold": 20})
     preview = run_rule_preview(preview_id=preview.pk, as_of=scenario["now"])
     # X scores 45 under the rules in force: enough once the threshold is 45.
     assert preview.results["mql_threshold"] == 45
