@@ -21,6 +21,8 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import Q, QuerySet
 
+from funnel.scopes import Scope
+
 from .models import Lead
 from .stages import Stage
 
@@ -53,17 +55,6 @@ OWNER_ROLES = frozenset({Role.SALES_REP, Role.SALES_MANAGER})
 SALES_STAGES = frozenset({Stage.MQL, Stage.SAL, Stage.SQL})
 # A lead is created here; every later stage is reached by moves, each with its transition.
 FIRST_STAGES = frozenset({Stage.DEMAND_GEN, Stage.LEAD_GEN})
-
-
-class Scope:
-    """API-key scopes (the values of events.models.Scope, which is their table)."""
-
-    EVENTS_WRITE = "events:write"
-    LEADS_READ = "leads:read"
-    LEADS_WRITE = "leads:write"
-    QUEUE_WRITE = "queue:write"
-    RULES_WRITE = "rules:write"
-    ADMIN = "admin"
 
 
 # Which roles may use each scope: a key bound to a user gets scopes ∩ these.

@@ -1,7 +1,7 @@
 """The leads API: GET|POST /api/v1/leads, GET|PATCH|DELETE /api/v1/leads/{id},
 POST /api/v1/leads/{id}/transitions.
 
-Scopes come from events.permissions (leads:read to read, leads:write to write, each
+Scopes come from funnel.scopes (leads:read to read, leads:write to write, each
 intersected with a bound user's role). Which leads a caller may see and touch is
 decided per object by the rulebook, leads.access (a rep: their own SAL/SQL leads and
 the MQLs whose alert is unassigned or theirs), for sessions and keys alike."""
@@ -15,14 +15,14 @@ from rest_framework import exceptions, generics, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events.models import ApiKey, Scope
-from events.permissions import ScopePermission
 from funnel.api_errors import ApiError
+from funnel.scopes import Scope, api_key_of
 
-from . import access, selectors, services
+from . import access, details, lifecycle, selectors, services
 from .actors import Actor
 from .filters import LeadFilter
 from .models import Lead
+from .permissions import ScopePermission
 from .serializers import (
     LeadDetailSerializer,
     LeadErrorSerializer,
@@ -47,7 +47,7 @@ def _errors(*codes: int) -> dict:
 
 
 def _actor(request) -> Actor:
-    if isinstance(request.auth, ApiKey):
+    if api_key_of(request) is not None:
         return Actor.for_api_key(request.auth)
     return Actor.for_user(request.user)
 
@@ -318,8 +318,10 @@ class LeadDetailView(APIView):
         )
         if lead is None:
             raise exceptions.NotFound("No such lead.")
-        lead.recent_events = list(lead.events.order_by("-occurred_at", "-id")[:RECENT_EVENTS])
-        lead.score_explanation = _score_explanation(lead)
+        lead.recent_events = list(
+            details.ask(details.RECENT_EVENTS, lead_ids=[lead.pk], limit=RECENT_EVENTS, default=[])
+        )
+        lead.score_explanation = details.ask(details.SCORE_EXPLANATION, lead=lead)
         return Response(LeadDetailSerializer(lead).data)
 
     @extend_schema(
@@ -361,16 +363,6 @@ class LeadDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _score_explanation(lead: Lead):
-    """The scoring app's explanation of the score, or None if that app cannot give one
-    (written by another part of the system; imported lazily so leads never depend on it)."""
-    try:
-        from scoring.selectors import score_explanation
-    except ImportError:
-        return None
-    return score_explanation(lead=lead)
-
-
 @extend_schema(tags=["leads"], parameters=[LEAD_ID])
 class LeadTransitionView(APIView):
     permission_classes = [ScopePermission]
@@ -395,8 +387,6 @@ class LeadTransitionView(APIView):
         ],
     )
     def post(self, request, lead_id: int):
-        from sales.services import transition_lead  # sales builds on leads, not the reverse
-
         lead = visible_leads(request).select_related("owner").filter(pk=lead_id).first()
         if lead is None:
             raise exceptions.NotFound("No such lead.")
@@ -408,7 +398,7 @@ class LeadTransitionView(APIView):
         refusal = access.move_refusal(access.principal_for_request(request), lead, data["to"])
         if refusal is not None:
             raise _forbidden(refusal.message, code=refusal.code)
-        transition = transition_lead(
+        transition = lifecycle.transition_lead(
             lead=lead,
             to=data["to"],
             actor=_actor(request),

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet, Sum
 
-from . import access, trail
+from . import access, details, trail
 from .models import Activity, Deal, Lead, LeadChange, LeadMerge, PipelineCount, StageTransition
 from .stages import Stage
 
@@ -155,12 +155,11 @@ class TimelineEntry:
 
 
 def lead_timeline(*, lead_ids: list[int], transitions: list[StageTransition], limit: int = 50) -> list[TimelineEntry]:
-    """Events, stage changes, activities and the trail of other changes (who changed what),
-    newest first: three indexed queries (the transitions are already loaded for the stage path)."""
-    from events.models import EngagementEvent
-
+    """Events (from the events app, see details.py), stage changes, activities and the trail
+    of other changes (who changed what), newest first: three indexed queries (the transitions
+    are already loaded for the stage path)."""
     entries: list[TimelineEntry] = []
-    events = EngagementEvent.objects.filter(lead_id__in=lead_ids).order_by("-occurred_at", "-id")[:limit]
+    events = details.ask(details.RECENT_EVENTS, lead_ids=lead_ids, limit=limit, default=[])
     for event in events:
         props = event.properties or {}
         detail = next(

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import access, exports, imports, selectors, services
+from . import access, details, exports, imports, selectors, services
 from .actors import Actor
 from .charts import score_chart
 from .forms import (
@@ -184,15 +184,11 @@ def lead_bulk(request):
 
 def _score_details(lead):
     """The scoring app's explanation ({"text", "contributions", "computed_at"}) and
-    history; (None, []) while the lead has never been scored."""
-    try:
-        from scoring import selectors as scoring_selectors
-    except ImportError:
-        return None, []
-    explanation = scoring_selectors.score_explanation(lead=lead)
+    history (asked through details.py); (None, []) while the lead has never been scored."""
+    explanation = details.ask(details.SCORE_EXPLANATION, lead=lead)
     if not explanation or not explanation.get("computed_at"):
         return None, []
-    return explanation, scoring_selectors.score_history(lead=lead)
+    return explanation, details.ask(details.SCORE_HISTORY, lead=lead, default=[])
 
 
 def _sales_actions_template():
