@@ -15,7 +15,7 @@ from leads.actors import Actor
 from leads.models import Activity, Lead
 from leads.stages import Stage
 from sales import services as sales_services
-from sales.errors import SalesActionForbidden
+from sales.errors import InvalidSalesInput, SalesActionForbidden
 from sales.models import AlertStatus, SalesAlert
 from tests.factories import LeadFactory
 from tests.sales.conftest import make_alert
@@ -153,7 +153,7 @@ def test_an_erased_lead_takes_no_new_activity_from_the_page(manager):
 
 def test_an_erased_lead_takes_no_new_activity_from_the_service(manager):
     lead = LeadFactory(stage=Stage.SAL, owner=manager, erased_at=timezone.now(), email=None, first_name="")
-    with pytest.raises((SalesActionForbidden, sales_services.InvalidSalesInput)):
+    with pytest.raises((SalesActionForbidden, InvalidSalesInput)):
         sales_services.log_activity(lead=lead, user=manager, kind="note", note="Jane's number")
     assert not Activity.objects.filter(lead=lead).exists()
 
