@@ -31,6 +31,28 @@ _UNAVAILABLE_SQLSTATES = {
 }
 
 
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    """The driver's own classes: the set-based paths run statements on psycopg2's cursor
+    (events/ingest_pg.py), whose errors Django does not wrap."""
+    try:
+        import psycopg2
+    except ImportError:  # SQLite only
+        return ()
+    return (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def _driver_base() -> tuple[type[BaseException], ...]:
+    try:
+        import psycopg2
+    except ImportError:
+        return ()
+    return (psycopg2.Error,)
+
+
+DRIVER_ERRORS = _driver_errors()
+DRIVER_BASE = _driver_base()
+
+
 def _broker_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = []
     try:
@@ -56,10 +78,10 @@ def unavailable_service(exc: BaseException | None) -> str | None:
     """'database' or 'broker' when `exc` means that service is down, else None."""
     if exc is None:
         return None
-    if isinstance(exc, (OperationalError, InterfaceError)):
+    if isinstance(exc, (OperationalError, InterfaceError, *DRIVER_ERRORS)):
         return "database"
-    if isinstance(exc, db_utils.DatabaseError):
-        cause = exc.__cause__
+    if isinstance(exc, (db_utils.DatabaseError, *DRIVER_BASE)):
+        cause = exc.__cause__ if isinstance(exc, db_utils.DatabaseError) else exc
         if getattr(cause, "pgcode", None) in _UNAVAILABLE_SQLSTATES:
             return "database"
     if BROKER_ERRORS and isinstance(exc, BROKER_ERRORS):
