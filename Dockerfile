@@ -1,5 +1,8 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# Production: DEBUG off; SECRET_KEY (at least 50 characters) must be given at run time,
+# as docker-compose.yml does, or the server refuses to start.
+ENV DEBUG=0
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY . .

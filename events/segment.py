@@ -8,7 +8,7 @@ Plain Django views (not DRF): the browser SDK posts `text/plain` JSON with the
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 from django.conf import settings
@@ -42,6 +42,8 @@ from .validation import (
 # Segment's published limits.
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
+# The lower bound of a clock-skew-corrected time.
+EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
 
 CALLS = {"identify", "track", "page", "screen", "group", "alias"}
 SHORT_FORMS = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group", "a": "alias", "b": "batch"}
@@ -183,6 +185,10 @@ def _corrected_time(message, *, received_at: datetime, batch_sent_at, errors: di
         return None
     if occurred > received_at + MAX_FUTURE:
         errors["timestamp"] = ["Is too far in the future (more than a day ahead)."]
+        return None
+    if occurred < EARLIEST_EVENT:
+        # No lead predates 2000: a skew this large is a broken clock, not a late event.
+        errors["timestamp"] = ["With sentAt, this timestamp falls before 2000: check the client's clock."]
         return None
     return occurred
 

@@ -27,14 +27,24 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", default=True)
+# Development defaults (DEBUG on, the public development key) only when asked for:
+# `make run` and the test settings set FUNNEL_DEV=1; anything else starts as production.
+FUNNEL_DEV = env_bool("FUNNEL_DEV", False)
+DEBUG = env_bool("DEBUG", default=FUNNEL_DEV)
 
+# Public (it is in this file): it must never sign sessions or derive the webhook-secret key in production.
+DEVELOPMENT_SECRET_KEY = "funnel-development-only-key-not-for-production-use-0123456789"
+MIN_SECRET_KEY_LENGTH = 50
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not DEBUG and (len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH or SECRET_KEY == DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random value of at least "
+        f"{MIN_SECRET_KEY_LENGTH} characters when DEBUG is off (for example: "
+        'python -c "import secrets; print(secrets.token_urlsafe(64))"); '
+        "for local development run `make run` or set FUNNEL_DEV=1."
+    )
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    # A development-only key: production refuses to start without its own.
-    SECRET_KEY = "funnel-development-only-key-not-for-production-use-0123456789"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -273,7 +283,10 @@ FUNNEL_REJECT_REASONS = {
 # Links in notification emails point here.
 FUNNEL_BASE_URL = os.environ.get("FUNNEL_BASE_URL", f"http://localhost:{PORT}").rstrip("/")
 FUNNEL_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("FUNNEL_WEBHOOK_MAX_ATTEMPTS", "8"))
+# The whole of one delivery attempt (lookup, connect, send, read), in seconds.
 FUNNEL_WEBHOOK_TIMEOUT = float(os.environ.get("FUNNEL_WEBHOOK_TIMEOUT", "10"))
+# Webhooks go only to internet addresses; 1 lets them reach loopback and private networks (local testing only).
+FUNNEL_WEBHOOK_ALLOW_PRIVATE = env_bool("FUNNEL_WEBHOOK_ALLOW_PRIVATE", False)
 # First retry after this many seconds, doubling each time, capped at an hour.
 FUNNEL_WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("FUNNEL_WEBHOOK_BACKOFF_SECONDS", "10"))
 CELERY_BEAT_SCHEDULE["sales-sla-sweep"] = {"task": "sales.sweep_slas", "schedule": 60.0}
