@@ -164,7 +164,7 @@ def post(url: str, *, body: bytes, headers: dict, deadline: float) -> Outcome:
         response = connection.getresponse()
         response.read(MAX_RESPONSE_BYTES)
         status = response.status
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return Outcome(None, "timed out")
     except ssl.SSLError:
         return Outcome(None, "timed out" if expired.is_set() else "TLS error")
