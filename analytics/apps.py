@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class AnalyticsConfig(AppConfig):
     name = "analytics"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from leads.services import on_lead_erased
+
+        from .erasure import erase_analytics_copies
+
+        on_lead_erased(erase_analytics_copies)

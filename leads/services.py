@@ -26,6 +26,18 @@ def on_stage_change(listener: Callable[[Lead, StageTransition], None]) -> Callab
     return listener
 
 
+# Called inside the erase's transaction with the erased leads as they were just before
+# (the person and the tombstones merged into them): each app above erases its own
+# copies of their personal data (alerts, notifications, webhook payloads, ...).
+_lead_erased_listeners: list[Callable[[list[Lead]], None]] = []
+
+
+def on_lead_erased(listener: Callable[[list[Lead]], None]) -> Callable:
+    if listener not in _lead_erased_listeners:
+        _lead_erased_listeners.append(listener)
+    return listener
+
+
 def lock_leads(*, lead_ids) -> dict[int, Lead]:
     """Lock leads FOR UPDATE in id order: every writer locks through here, so two
     writers that need the same leads cannot deadlock by taking them in other orders."""
@@ -380,8 +392,10 @@ def erase_lead(*, lead: Lead, actor: Actor) -> Lead:
             updated_at=now,
             **dict.fromkeys(ERASED_TEXT_FIELDS, ""),
         )
-        Deal.objects.filter(lead_id__in=ids).update(next_step="")
+        Deal.objects.filter(lead_id__in=ids).update(next_step="", lost_reason="")
         StageTransition.objects.filter(lead_id__in=ids).update(reason="")
+        for listener in _lead_erased_listeners:
+            listener(list(locked.values()))
     lead.refresh_from_db()
     return lead
 

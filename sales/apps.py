@@ -6,12 +6,15 @@ class SalesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from leads.services import on_stage_change
+        from leads.services import on_lead_erased, on_stage_change
 
+        from .erasure import erase_sales_copies
         from .services import on_lead_stage_change
 
         # Closes an alert whose lead leaves MQL by any route, and sends lead.stage_changed.
         on_stage_change(on_lead_stage_change)
+        # Blanks reject notes and notification texts, strips webhook payloads, cancels pending deliveries.
+        on_lead_erased(erase_sales_copies)
 
         self._forget_cached_lookups_on_writes()
 

@@ -1,0 +1,22 @@
+"""Erasing a person, in analytics: rule previews list the leads a draft would make MQL,
+by name. The summary tables hold only counts, which the funnel report keeps."""
+
+from .models import RulePreview
+
+
+def _renamed(value, names: dict[int, str]):
+    if isinstance(value, dict):
+        if value.get("id") in names and "name" in value:
+            return {**value, "name": names[value["id"]]}
+        return {key: _renamed(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_renamed(item, names) for item in value]
+    return value
+
+
+def erase_analytics_copies(leads) -> None:
+    names = {lead.pk: f"Erased lead #{lead.pk}" for lead in leads}
+    for preview in RulePreview.objects.only("pk", "results").iterator():
+        renamed = _renamed(preview.results, names)
+        if renamed != preview.results:
+            RulePreview.objects.filter(pk=preview.pk).update(results=renamed)
