@@ -478,7 +478,16 @@ def _create_new(new: list[dict], actor: Actor, *, source_default: str) -> list[L
 
 
 # Columns the error report keeps after the upload is dropped: none that names a person.
-REPORT_FIELDS = ["company_size", "country", "source", "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"]
+REPORT_FIELDS = [
+    "company_size",
+    "country",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+]
 
 
 def _with_report_columns(job: ImportJob, errors: list[dict]) -> list[dict]:

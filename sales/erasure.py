@@ -35,5 +35,7 @@ def erase_sales_copies(leads) -> None:
         fields = {"payload": ids_only(delivery.payload)}
         if delivery.status == DeliveryStatus.PENDING:
             # Not sent after the erase; an attempt in flight does not overwrite this (its write needs its lease).
-            fields.update(status=DeliveryStatus.FAILED, next_attempt_at=None, last_error="Cancelled: the lead was erased.")
+            fields.update(
+                status=DeliveryStatus.FAILED, next_attempt_at=None, last_error="Cancelled: the lead was erased."
+            )
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
