@@ -6,6 +6,7 @@ Setting DATABASE_URL and REDIS_URL moves the same code to PostgreSQL and Redis.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_htmx",
+    "axes",
     "funnel",
     "leads",
     "events",
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "funnel.middleware.UserTimezoneMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "funnel.urls"
@@ -162,6 +166,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes guards the login form: failed sign-ins are counted per account and per
+# client address (separately); past the limit both are refused until the cool-off ends.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("FUNNEL_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("FUNNEL_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_DISABLE_ACCESS_LOG = True
+# Password-reset mails: at most this many per address per window (seconds); more are silently not sent.
+FUNNEL_PASSWORD_RESET_LIMIT = int(os.environ.get("FUNNEL_PASSWORD_RESET_LIMIT", "3"))
+FUNNEL_PASSWORD_RESET_WINDOW = int(os.environ.get("FUNNEL_PASSWORD_RESET_WINDOW", "3600"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -255,6 +271,8 @@ FUNNEL_CORS_ORIGINS = env_list("FUNNEL_CORS_ORIGINS")
 # Per API key: at most FUNNEL_API_RATE_LIMIT requests per FUNNEL_API_RATE_WINDOW seconds (429 past it).
 FUNNEL_API_RATE_LIMIT = int(os.environ.get("FUNNEL_API_RATE_LIMIT", "30000"))
 FUNNEL_API_RATE_WINDOW = int(os.environ.get("FUNNEL_API_RATE_WINDOW", "60"))
+# Per client address: at most this many requests with a wrong API key per window (429 past it).
+FUNNEL_API_BAD_KEY_LIMIT = int(os.environ.get("FUNNEL_API_BAD_KEY_LIMIT", "20"))
 # bench/ingest.py's baseline: an authenticated no-op endpoint, routed only when set.
 FUNNEL_BENCH_NOOP = env_bool("FUNNEL_BENCH_NOOP", False)
 # A customer's next scored engagement after this many quiet days opens a new cycle.
