@@ -20,6 +20,7 @@ from rest_framework import authentication, exceptions
 
 from .models import ApiKey
 from .services import KEY_PREFIX_LENGTH, hash_secret
+from .throttling import take_bad_key_slot
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
@@ -169,6 +170,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The API key is not valid.") from error
         api_key = find_api_key(raw)
         if api_key is None:
+            wait = take_bad_key_slot(request)
+            if wait is not None:
+                raise exceptions.Throttled(wait=wait, detail="Too many requests with a wrong API key.")
             raise exceptions.AuthenticationFailed("The API key is not valid or was revoked.")
         return principal_for(api_key), api_key
 

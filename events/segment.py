@@ -24,7 +24,7 @@ from .auth import find_api_key
 from .ingest import record_events
 from .models import EventSource, Scope
 from .permissions import key_has_scope, role_allows
-from .throttling import take_request_slot
+from .throttling import take_bad_key_slot, take_request_slot
 from .validation import (
     MAX_FUTURE,
     MAX_IDENTITY,
@@ -119,6 +119,9 @@ def _handle(request, call: str) -> HttpResponse:
 
     api_key = find_api_key(_write_key(request, body))
     if api_key is None:
+        wait = take_bad_key_slot(request)
+        if wait is not None:
+            return _error(429, "throttled", "Too many requests with a wrong API key.", Retry_After=str(int(wait)))
         return _error(
             401,
             "not_authenticated",
