@@ -81,7 +81,7 @@ def find_api_key(raw: str) -> ApiKey | None:
     return api_key
 
 
-_KEY_COLUMNS = ["id", "name", "prefix", "secret_hash", "scopes", "user_id", "revoked_at", "last_used_at"]
+_KEY_COLUMNS = ["id", "name", "prefix", "secret_hash", "scopes", "user_id", "revoked_at", "last_used_at", "public"]
 _USER_FIELDS = {"id", "username", "email", "is_active", "is_staff", "is_superuser"}
 _FLAGS = {"is_active", "is_staff", "is_superuser"}
 
@@ -122,6 +122,7 @@ def _key_by_prefix(prefix: str) -> ApiKey | None:
         values["scopes"] = orjson.loads(values["scopes"])
     values["revoked_at"] = _aware(values["revoked_at"])
     values["last_used_at"] = _aware(values["last_used_at"])
+    values["public"] = bool(values["public"])  # SQLite booleans are 0/1
     api_key = ApiKey(**values)
     if api_key.user_id is not None:
         columns = _user_columns()
