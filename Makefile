@@ -7,7 +7,7 @@ PORT ?= 8000
 export PORT
 # `make run` (and the targets it runs first) is development: DEBUG on and the public
 # development SECRET_KEY. Nothing else gets these defaults; production sets SECRET_KEY.
-migrate seed run: export FUNNEL_DEV ?= 1
+migrate seed run bench: export FUNNEL_DEV ?= 1
 
 .PHONY: run test install migrate seed lint format bench bench-ingest bench-rescore bench-latency compose-check smoke clean lock audit
 

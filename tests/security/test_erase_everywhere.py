@@ -18,10 +18,9 @@ from leads import imports
 from leads.actors import Actor
 from leads.models import Lead, PipelineCount
 from leads.services import erase_lead, merge_leads
-from leads.stages import Stage
 from sales.models import DeliveryStatus, Notification, WebhookDelivery
 from sales.services import reject_alert
-from sales.webhooks import create_webhook_endpoint
+from sales.webhooks import attempt_delivery, create_webhook_endpoint
 from tests import factories
 from tests.sales.conftest import make_alert
 
@@ -99,11 +98,24 @@ def test_a_pending_delivery_for_an_erased_lead_is_cancelled_and_keeps_only_ids(r
     alert = make_alert(email=EMAIL, first_name=FIRST, phone=PHONE)
     erase_lead(lead=Lead.objects.get(pk=alert.lead_id), actor=Actor.for_user(marketer))
     delivery = WebhookDelivery.objects.get(event_type="lead.mql")
-    assert delivery.status == DeliveryStatus.FAILED
-    assert delivery.last_error == "Cancelled: the lead was erased."
-    assert delivery.payload["data"]["lead"] == {
-        "id": alert.lead_id,
-        "owner_id": delivery.payload["data"]["lead"].get("owner_id"),
+    assert (delivery.status, delivery.last_error) == (DeliveryStatus.FAILED, "Cancelled: the lead was erased.")
+    assert set(delivery.payload["data"]["lead"]) == {"id", "owner_id"}
+    assert delivery.payload["data"]["lead"]["id"] == alert.lead_id
+    assert delivery.payload["data"]["alert"] == {
+        "id": alert.pk,
+        "lead_id": alert.lead_id,
+        "assignee_id": alert.assignee_id,
+        "acted_by_id": None,
     }
-    assert delivery.payload["data"]["alert"]["lead_id"] == alert.lead_id
-    assert Stage.MQL  # the alert was raised at MQL
+    assert set(delivery.payload) == {"id", "type", "created", "data"}
+
+
+def test_an_erased_leads_delivery_is_not_sent(rep1, marketer, settings):
+    settings.FUNNEL_WEBHOOK_ALLOW_PRIVATE = True
+    create_webhook_endpoint(url="http://127.0.0.1:9/hook", event_types=["lead.mql"])
+    alert = make_alert(email=EMAIL)
+    erase_lead(lead=Lead.objects.get(pk=alert.lead_id), actor=Actor.for_user(marketer))
+    delivery = WebhookDelivery.objects.get(event_type="lead.mql")
+    assert attempt_delivery(delivery_id=delivery.delivery_id) is None
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.status) == (0, DeliveryStatus.FAILED)
