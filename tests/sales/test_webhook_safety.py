@@ -18,8 +18,10 @@ pytestmark = pytest.mark.django_db
 
 
 @contextmanager
-def serving(handler_class):
+def serving(handler_class, tls=None):
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     server.hits = []
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -199,3 +201,48 @@ def test_an_http_error_is_shown_as_its_status(settings):
         attempt_delivery(delivery_id=delivery.delivery_id)
     delivery.refresh_from_db()
     assert delivery.last_error == "HTTP 500"
+
+
+def self_signed_certificate(directory) -> tuple[str, str]:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_path), str(key_path)
+
+
+def test_https_is_verified_against_the_name_while_connecting_to_the_checked_address(settings, tmp_path):
+    import ssl
+
+    cert, key = self_signed_certificate(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with serving(handler(lambda request: (request.send_response(200), request.end_headers())), tls=context) as server:
+        delivery = queued_delivery(f"https://localhost:{server.server_address[1]}/hook", settings)
+        attempt_delivery(delivery_id=delivery.delivery_id)
+        assert server.hits == []
+    delivery.refresh_from_db()
+    # A certificate no authority signed is refused: the TLS check ran, and for the name.
+    assert delivery.last_error == "TLS error"
