@@ -6,8 +6,8 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from leads.services import on_lead_erased
+        from leads import lifecycle
 
         from .erasure import erase_analytics_copies
 
-        on_lead_erased(erase_analytics_copies)
+        lifecycle.on_lead_erased(erase_analytics_copies)

@@ -14,8 +14,8 @@ def _renamed(value, names: dict[int, str]):
     return value
 
 
-def erase_analytics_copies(leads) -> None:
-    names = {lead.pk: f"Erased lead #{lead.pk}" for lead in leads}
+def erase_analytics_copies(*, lead_ids: list[int]) -> None:
+    names = {lead_id: f"Erased lead #{lead_id}" for lead_id in lead_ids}
     for preview in RulePreview.objects.only("pk", "results").iterator():
         renamed = _renamed(preview.results, names)
         if renamed != preview.results:

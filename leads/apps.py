@@ -7,7 +7,7 @@ class LeadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from . import lifecycle
         from .erasure import erase_leads_copies
-        from .services import on_lead_erased
 
-        on_lead_erased(erase_leads_copies)
+        lifecycle.on_lead_erased(erase_leads_copies)

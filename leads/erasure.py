@@ -22,8 +22,10 @@ def without_lines_naming(text: str, values: list[str]) -> str:
     )
 
 
-def erase_leads_copies(leads: list[Lead]) -> None:
-    ids = [lead.pk for lead in leads]
+def erase_leads_copies(*, lead_ids: list[int]) -> None:
+    # Announced before the lead rows are blanked: their values say what to look for.
+    leads = list(Lead.objects.filter(pk__in=lead_ids))
+    ids = list(lead_ids)
     LeadMerge.objects.filter(Q(survivor_id__in=ids) | Q(merged_id__in=ids)).update(reason="")
     values = [value for lead in leads for value in identifying_values(lead)]
     if not values:

@@ -21,8 +21,8 @@ def ids_only(value):
     return value
 
 
-def erase_sales_copies(leads) -> None:
-    ids = [lead.pk for lead in leads]
+def erase_sales_copies(*, lead_ids: list[int]) -> None:
+    ids = list(lead_ids)
     SalesAlert.objects.filter(lead_id__in=ids).update(reject_note="")
     # Titles name the lead ("New MQL assigned to you: Ada Lovelace"); the link still leads to the (erased) lead.
     Notification.objects.filter(alert__lead_id__in=ids).update(title="An erased lead", body="")
