@@ -12,7 +12,6 @@ from django.core import serializers
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from analytics.models import RulePreview
 from events.models import EngagementEvent
 from leads import imports
 from leads.actors import Actor
@@ -21,6 +20,7 @@ from leads.services import erase_lead, merge_leads
 from sales.models import DeliveryStatus, Notification, WebhookDelivery
 from sales.services import reject_alert
 from sales.webhooks import attempt_delivery, create_webhook_endpoint
+from scoring.models import RulePreview
 from tests import factories
 from tests.sales.conftest import make_alert
 
@@ -85,7 +85,7 @@ def test_after_an_erase_no_row_of_any_model_holds_the_persons_email_name_or_phon
 
     scanned, after = rows_holding_personal_data()
     print("Models scanned:", ", ".join(sorted(scanned)))
-    assert len(scanned) >= 40 and "leads.LeadMerge" in scanned and "analytics.RulePreview" in scanned
+    assert len(scanned) >= 40 and "leads.LeadMerge" in scanned and "scoring.RulePreview" in scanned
     assert after == {}
     # The funnel keeps its anonymous history: the lead row, its stage moves and its deals stay.
     lead.refresh_from_db()

@@ -1,5 +1,5 @@
-"""Erasing a person, in analytics: rule previews list the leads a draft would make MQL,
-by name. The summary tables hold only counts, which the funnel report keeps."""
+"""Erasing a person, in scoring: rule previews list the leads a draft would make MQL,
+by name."""
 
 from .models import RulePreview
 
@@ -14,7 +14,7 @@ def _renamed(value, names: dict[int, str]):
     return value
 
 
-def erase_analytics_copies(*, lead_ids: list[int]) -> None:
+def erase_scoring_copies(*, lead_ids: list[int]) -> None:
     names = {lead_id: f"Erased lead #{lead_id}" for lead_id in lead_ids}
     for preview in RulePreview.objects.only("pk", "results").iterator():
         renamed = _renamed(preview.results, names)
