@@ -10,6 +10,8 @@ class Actor:
     kind: str
     user: object | None = None
     label: str = ""
+    # An API key anyone may read (one in a web page): identify may not rewrite known people.
+    public: bool = False
 
     @classmethod
     def for_user(cls, user) -> "Actor":
@@ -18,7 +20,12 @@ class Actor:
     @classmethod
     def for_api_key(cls, api_key) -> "Actor":
         # A key bound to a user acts for that user; its name says which integration.
-        return cls(kind=ActorKind.API_KEY, user=getattr(api_key, "user", None), label=f"API key {api_key.name}")
+        return cls(
+            kind=ActorKind.API_KEY,
+            user=getattr(api_key, "user", None),
+            label=f"API key {api_key.name}",
+            public=bool(getattr(api_key, "public", False)),
+        )
 
     @classmethod
     def system(cls, label: str = "system") -> "Actor":

@@ -130,7 +130,7 @@ def erase_lead(*, lead: Lead, actor: Actor) -> Lead:
             updated_at=now,
             **dict.fromkeys(ERASED_TEXT_FIELDS, ""),
         )
-        Deal.objects.filter(lead_id__in=ids).update(next_step="")
+        Deal.objects.filter(lead_id__in=ids).update(next_step="", lost_reason="")
         StageTransition.objects.filter(lead_id__in=ids).update(reason="")
     lead.refresh_from_db()
     return lead

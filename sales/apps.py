@@ -10,6 +10,7 @@ class SalesConfig(AppConfig):
         # models are ready (Django's app loading), so services load in ready().
         from leads import lifecycle
 
+        from .erasure import erase_sales_copies
         from .services import listeners
 
         # The lifecycle announces; sales reacts: an alert per crossing, alerts closed when
@@ -18,6 +19,8 @@ class SalesConfig(AppConfig):
         lifecycle.on_stage_change(listeners.on_lead_stage_change)
         lifecycle.on_deal_closed(listeners.on_deal_closed)
         lifecycle.on_fell_below_recycle(listeners.on_scores_below_recycle)
+        # Blanks reject notes and notification texts, strips webhook payloads, cancels pending deliveries.
+        lifecycle.on_lead_erased(erase_sales_copies)
 
         self._forget_cached_lookups_on_writes()
 
