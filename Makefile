@@ -5,13 +5,21 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 export PORT
+# `make run` (and the targets it runs first) is development: DEBUG on and the public
+# development SECRET_KEY. Nothing else gets these defaults; production sets SECRET_KEY.
+migrate seed run bench: export FUNNEL_DEV ?= 1
 
-.PHONY: run test install migrate seed lint format bench bench-ingest bench-rescore bench-latency compose-check smoke clean
+.PHONY: run test drills install migrate seed lint format bench bench-ingest bench-rescore bench-latency compose-check smoke clean lock audit
 
-$(STAMP): pyproject.toml
+# Every install is the locked set (exact versions and hashes, made by pip-tools from
+# pyproject.toml's ranges), then Funnel itself on top without resolving anything again.
+LOCK := requirements-dev.lock
+LOCK_OPTS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade)
+
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -33,6 +41,11 @@ run: seed
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Fault drills with real processes (gunicorn, workers, a redis-server of their own on
+# ports 9560-9599, PostgreSQL): each prints its counts. Needs DATABASE_URL and REDIS_URL.
+drills: install
+	$(BIN)/python -m pytest -m drill -s tests/drills $(PYTEST_ARGS)
+
 smoke: install
 	$(BIN)/python -m pytest -m smoke $(PYTEST_ARGS)
 
@@ -50,6 +63,16 @@ bench: install
 
 compose-check: install
 	$(BIN)/python -m pytest tests/test_compose.py -q
+
+# Re-pin after changing pyproject.toml's dependencies; `make lock UPGRADE=1` moves every
+# package to the newest release its range allows. Commit both lock files.
+lock: install
+	$(BIN)/pip-compile $(LOCK_OPTS) --extra dev -o requirements-dev.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_OPTS) -o requirements.lock pyproject.toml
+
+# Known vulnerabilities in the locked set (pip-audit); warns loudly if its database is out of reach.
+audit: install
+	$(BIN)/python .ci/audit.py $(LOCK)
 
 clean:
 	rm -rf var/ $(VENV)

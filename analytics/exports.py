@@ -3,15 +3,14 @@
 import csv
 import io
 
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from leads.exports import safe_cell
 
 
 def neutralise(value) -> object:
-    """Text that a spreadsheet would run as a formula is prefixed with a quote; numbers
-    (negative ones included) stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    """Text that a spreadsheet would run as a formula is prefixed with a quote (one rule
+    for every CSV: leads.exports.safe_cell); numbers (negative ones included) stay numbers."""
+    if isinstance(value, str):
+        return safe_cell(value)
     return "" if value is None else value
 
 

@@ -20,6 +20,7 @@ from rest_framework import authentication, exceptions
 
 from .models import ApiKey
 from .services import KEY_PREFIX_LENGTH, hash_secret
+from .throttling import take_bad_key_slot
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
@@ -80,7 +81,7 @@ def find_api_key(raw: str) -> ApiKey | None:
     return api_key
 
 
-_KEY_COLUMNS = ["id", "name", "prefix", "secret_hash", "scopes", "user_id", "revoked_at", "last_used_at"]
+_KEY_COLUMNS = ["id", "name", "prefix", "secret_hash", "scopes", "user_id", "revoked_at", "last_used_at", "public"]
 _USER_FIELDS = {"id", "username", "email", "is_active", "is_staff", "is_superuser"}
 _FLAGS = {"is_active", "is_staff", "is_superuser"}
 
@@ -121,6 +122,7 @@ def _key_by_prefix(prefix: str) -> ApiKey | None:
         values["scopes"] = orjson.loads(values["scopes"])
     values["revoked_at"] = _aware(values["revoked_at"])
     values["last_used_at"] = _aware(values["last_used_at"])
+    values["public"] = bool(values["public"])  # SQLite booleans are 0/1
     api_key = ApiKey(**values)
     if api_key.user_id is not None:
         columns = _user_columns()
@@ -169,6 +171,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The API key is not valid.") from error
         api_key = find_api_key(raw)
         if api_key is None:
+            wait = take_bad_key_slot(request)
+            if wait is not None:
+                raise exceptions.Throttled(wait=wait, detail="Too many requests with a wrong API key.")
             raise exceptions.AuthenticationFailed("The API key is not valid or was revoked.")
         return principal_for(api_key), api_key
 

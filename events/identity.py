@@ -14,6 +14,10 @@ these rules live in one place.
   is merged into the survivor. Two leads with different emails are never merged.
 - Identities the survivor lacks are attached; an email arriving for a lead still in
   demand generation captures it (→ lead_gen through move_lead).
+- Through a public key (one that ships in a web page, so anyone may hold it) a known
+  lead (one with an email) is never rewritten: traits only fill its blank fields, no
+  external id is attached to it and no lead found by external id is merged into it.
+  Anonymous visitors are created and captured as usual.
 """
 
 from datetime import datetime
@@ -86,8 +90,10 @@ def _resolve_once(*, email, external_id, anonymous_id, traits, actor) -> Lead:
     if survivor is None:
         fields = {key: value for key, value in traits.items() if value not in (None, "")}
         return create_lead(actor=actor, email=email, external_id=external_id, anonymous_id=anonymous_id, **fields)
+    # A known person, as a public key must leave them (see the rules above).
+    guarded = actor.public and bool(survivor.email)
     merged: set[int] = set()
-    for other in (by_external, by_anonymous):
+    for other in (by_anonymous,) if guarded else (by_external, by_anonymous):
         if (
             other is not None
             and other.pk != survivor.pk
@@ -104,13 +110,16 @@ def _resolve_once(*, email, external_id, anonymous_id, traits, actor) -> Lead:
     if email and not survivor.email and by_email is None:
         changes["email"] = email
         captured = survivor.stage == Stage.DEMAND_GEN
-    if external_id and not survivor.external_id and by_external is None:
+    if external_id and not survivor.external_id and by_external is None and not guarded:
         changes["external_id"] = external_id
     if anonymous_id and not survivor.anonymous_id and by_anonymous is None:
         changes["anonymous_id"] = anonymous_id
     for name, value in traits.items():
-        if value not in (None, "") and getattr(survivor, name) != value:
-            changes[name] = value
+        if value in (None, "") or getattr(survivor, name) == value:
+            continue
+        if actor.public and getattr(survivor, name) not in (None, ""):
+            continue  # a public key fills blanks only
+        changes[name] = value
     if changes and survivor.erased_at is None:
         update_lead(lead=survivor, actor=actor, **changes)
     if captured:

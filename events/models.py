@@ -24,6 +24,9 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # A public key ships in a web page (anyone can read it): it may only write events,
+    # and its `identify` fills blanks but never rewrites a known person (events.identity).
+    public = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = "API key"

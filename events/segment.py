@@ -8,7 +8,7 @@ Plain Django views (not DRF): the browser SDK posts `text/plain` JSON with the
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 from django.conf import settings
@@ -23,7 +23,7 @@ from .api import json_response, read_request_json
 from .auth import find_api_key
 from .ingest import record_events
 from .models import EventSource, Scope
-from .throttling import take_request_slot
+from .throttling import take_bad_key_slot, take_request_slot
 from .validation import (
     MAX_FUTURE,
     MAX_IDENTITY,
@@ -41,6 +41,8 @@ from .validation import (
 # Segment's published limits.
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
+# The lower bound of a clock-skew-corrected time.
+EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
 
 CALLS = {"identify", "track", "page", "screen", "group", "alias"}
 SHORT_FORMS = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group", "a": "alias", "b": "batch"}
@@ -116,6 +118,9 @@ def _handle(request, call: str) -> HttpResponse:
 
     api_key = find_api_key(_write_key(request, body))
     if api_key is None:
+        wait = take_bad_key_slot(request)
+        if wait is not None:
+            return _error(429, "throttled", "Too many requests with a wrong API key.", Retry_After=str(int(wait)))
         return _error(
             401,
             "not_authenticated",
@@ -180,6 +185,10 @@ def _corrected_time(message, *, received_at: datetime, batch_sent_at, errors: di
         return None
     if occurred > received_at + MAX_FUTURE:
         errors["timestamp"] = ["Is too far in the future (more than a day ahead)."]
+        return None
+    if occurred < EARLIEST_EVENT:
+        # No lead predates 2000: a skew this large is a broken clock, not a late event.
+        errors["timestamp"] = ["With sentAt, this timestamp falls before 2000: check the client's clock."]
         return None
     return occurred
 

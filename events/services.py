@@ -19,9 +19,13 @@ _SECRET_ALPHABET = string.ascii_letters + string.digits
 
 
 class InvalidScopes(ValueError):
-    def __init__(self, unknown: list[str]):
-        super().__init__(f"Unknown scopes: {', '.join(unknown)}. Known: {', '.join(Scope.values)}.")
+    def __init__(self, unknown: list[str], message: str = ""):
+        super().__init__(message or f"Unknown scopes: {', '.join(unknown)}. Known: {', '.join(Scope.values)}.")
         self.unknown = unknown
+
+
+# What a key that anyone can read in a web page may do.
+PUBLIC_KEY_SCOPES = [Scope.EVENTS_WRITE.value]
 
 
 def hash_secret(secret: str) -> str:
@@ -35,13 +39,17 @@ def _random(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
-def create_api_key(*, name: str, scopes, user=None, created_by=None) -> tuple[ApiKey, str]:
+def create_api_key(*, name: str, scopes, user=None, created_by=None, public: bool = False) -> tuple[ApiKey, str]:
     """Create a key and return it with its raw form `fk_<prefix>_<secret>`, which is
-    shown once and never stored (only the prefix and SHA-256 of the secret are)."""
+    shown once and never stored (only the prefix and SHA-256 of the secret are).
+    A `public` key (for a web page) may only write events."""
     scopes = sorted({str(scope).strip() for scope in scopes if str(scope).strip()})
     unknown = [scope for scope in scopes if scope not in Scope.values]
     if unknown:
         raise InvalidScopes(unknown)
+    beyond = [scope for scope in scopes if scope not in PUBLIC_KEY_SCOPES]
+    if public and beyond:
+        raise InvalidScopes(beyond, f"A public key may only write events ({', '.join(PUBLIC_KEY_SCOPES)}).")
     secret = _random(_SECRET_ALPHABET, KEY_SECRET_LENGTH)
     # The prefix is unique in the database; a collision (1 in 36^8 per pair) just retries.
     for _attempt in range(5):
@@ -55,6 +63,7 @@ def create_api_key(*, name: str, scopes, user=None, created_by=None) -> tuple[Ap
         scopes=scopes,
         user=user,
         created_by=created_by,
+        public=public,
     )
     return api_key, f"fk_{prefix}_{secret}"
 

@@ -2,6 +2,7 @@
 set, the local cache otherwise) with atomic increments, so concurrent requests on
 several workers count exactly, with no read-then-write."""
 
+import logging
 import math
 import time
 
@@ -11,14 +12,27 @@ from rest_framework.throttling import BaseThrottle
 
 from .models import ApiKey
 
+logger = logging.getLogger(__name__)
+
 
 def take_request_slot(api_key: ApiKey) -> float | None:
     """Count one request for this key; None if allowed, else seconds until the window ends."""
-    limit = settings.FUNNEL_API_RATE_LIMIT
+    return _take_slot(f"funnel:rate:{api_key.prefix}", settings.FUNNEL_API_RATE_LIMIT)
+
+
+def take_bad_key_slot(request) -> float | None:
+    """Count one request with a wrong API key from this client address; None while
+    under FUNNEL_API_BAD_KEY_LIMIT per window, else seconds until the window ends.
+    Only failures are counted, so a good key pays nothing for this."""
+    address = request.META.get("REMOTE_ADDR") or "unknown"
+    return _take_slot(f"funnel:bad-key:{address}", settings.FUNNEL_API_BAD_KEY_LIMIT)
+
+
+def _take_slot(name: str, limit: int) -> float | None:
     window = max(1, settings.FUNNEL_API_RATE_WINDOW)
     now = time.time()
     slot = int(now // window)
-    key = f"funnel:rate:{api_key.prefix}:{slot}"
+    key = f"{name}:{slot}"
     # add() is atomic (SET NX on Redis): the first request of a window creates the
     # counter; every other one increments it (INCR). The counter expires with its window.
     if cache.add(key, 1, timeout=window + 1):
@@ -40,7 +54,13 @@ class ApiKeyRateThrottle(BaseThrottle):
     def allow_request(self, request, view) -> bool:
         if not isinstance(request.auth, ApiKey):
             return True
-        self._wait = take_request_slot(request.auth)
+        try:
+            self._wait = take_request_slot(request.auth)
+        except Exception:  # noqa: BLE001 - the cache (Redis) is down
+            # Events are stored in the database; a missing counter must not refuse them
+            # (CONTRACT.md: the broker is only a doorbell). The limit holds again when it is back.
+            logger.warning("Rate limit counter unreachable; letting the request through.")
+            self._wait = None
         return self._wait is None
 
     def wait(self):

@@ -6,6 +6,7 @@ Setting DATABASE_URL and REDIS_URL moves the same code to PostgreSQL and Redis.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -27,14 +28,24 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", default=True)
+# Development defaults (DEBUG on, the public development key) only when asked for:
+# `make run` and the test settings set FUNNEL_DEV=1; anything else starts as production.
+FUNNEL_DEV = env_bool("FUNNEL_DEV", False)
+DEBUG = env_bool("DEBUG", default=FUNNEL_DEV)
 
+# Public (it is in this file): it must never sign sessions or derive the webhook-secret key in production.
+DEVELOPMENT_SECRET_KEY = "funnel-development-only-key-not-for-production-use-0123456789"
+MIN_SECRET_KEY_LENGTH = 50
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not DEBUG and (len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH or SECRET_KEY == DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random value of at least "
+        f"{MIN_SECRET_KEY_LENGTH} characters when DEBUG is off (for example: "
+        'python -c "import secrets; print(secrets.token_urlsafe(64))"); '
+        "for local development run `make run` or set FUNNEL_DEV=1."
+    )
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    # A development-only key: production refuses to start without its own.
-    SECRET_KEY = "funnel-development-only-key-not-for-production-use-0123456789"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -52,6 +63,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_htmx",
+    "axes",
     "funnel",
     "leads",
     "events",
@@ -62,6 +74,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "funnel.unavailable.ServiceUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -71,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "funnel.middleware.UserTimezoneMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "funnel.urls"
@@ -140,6 +155,20 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker that restarts must never end the worker: reconnect for as long as it takes
+# (the default gives up after 100 attempts and the worker exits).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# No task uses acks_late (the database says what is left to do), so a task running when
+# the connection drops has nothing to redeliver; this is Celery 6's behaviour, stated.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Remote control listens on an auto-delete queue whose channel, closed after the broker
+# went away, rebuilds its Redis pool from a connection kombu has already released:
+# `AttributeError: 'NoneType' object has no attribute 'hostname'` ends the worker
+# (celery/kombu#582; gossip, mingle and heartbeat hold such channels too and are off
+# in the Procfile and docker-compose). Funnel sends no control commands; the database's
+# marks and jobs say what the workers are doing.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 # The database is the source of truth; a publish that cannot reach the broker must
 # not hang a request, the periodic sweep picks up what the doorbell missed.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
@@ -154,6 +183,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes guards the login form: failed sign-ins are counted per account and per
+# client address (separately); past the limit both are refused until the cool-off ends.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("FUNNEL_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("FUNNEL_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_DISABLE_ACCESS_LOG = True
+# Password-reset mails: at most this many per address per window (seconds); more are silently not sent.
+FUNNEL_PASSWORD_RESET_LIMIT = int(os.environ.get("FUNNEL_PASSWORD_RESET_LIMIT", "3"))
+FUNNEL_PASSWORD_RESET_WINDOW = int(os.environ.get("FUNNEL_PASSWORD_RESET_WINDOW", "3600"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -247,6 +288,8 @@ FUNNEL_CORS_ORIGINS = env_list("FUNNEL_CORS_ORIGINS")
 # Per API key: at most FUNNEL_API_RATE_LIMIT requests per FUNNEL_API_RATE_WINDOW seconds (429 past it).
 FUNNEL_API_RATE_LIMIT = int(os.environ.get("FUNNEL_API_RATE_LIMIT", "30000"))
 FUNNEL_API_RATE_WINDOW = int(os.environ.get("FUNNEL_API_RATE_WINDOW", "60"))
+# Per client address: at most this many requests with a wrong API key per window (429 past it).
+FUNNEL_API_BAD_KEY_LIMIT = int(os.environ.get("FUNNEL_API_BAD_KEY_LIMIT", "20"))
 # bench/ingest.py's baseline: an authenticated no-op endpoint, routed only when set.
 FUNNEL_BENCH_NOOP = env_bool("FUNNEL_BENCH_NOOP", False)
 # A customer's next scored engagement after this many quiet days opens a new cycle.
@@ -275,7 +318,10 @@ FUNNEL_REJECT_REASONS = {
 # Links in notification emails point here.
 FUNNEL_BASE_URL = os.environ.get("FUNNEL_BASE_URL", f"http://localhost:{PORT}").rstrip("/")
 FUNNEL_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("FUNNEL_WEBHOOK_MAX_ATTEMPTS", "8"))
+# The whole of one delivery attempt (lookup, connect, send, read), in seconds.
 FUNNEL_WEBHOOK_TIMEOUT = float(os.environ.get("FUNNEL_WEBHOOK_TIMEOUT", "10"))
+# Webhooks go only to internet addresses; 1 lets them reach loopback and private networks (local testing only).
+FUNNEL_WEBHOOK_ALLOW_PRIVATE = env_bool("FUNNEL_WEBHOOK_ALLOW_PRIVATE", False)
 # First retry after this many seconds, doubling each time, capped at an hour.
 FUNNEL_WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("FUNNEL_WEBHOOK_BACKOFF_SECONDS", "10"))
 CELERY_BEAT_SCHEDULE["sales-sla-sweep"] = {"task": "sales.sweep_slas", "schedule": 60.0}

@@ -14,6 +14,8 @@ class Actor:
     # actions by these, intersected with its user's role.
     scopes: tuple | None = None
     api_key_id: int | None = None
+    # An API key anyone may read (one in a web page): identify may not rewrite known people.
+    public: bool = False
 
     @classmethod
     def for_user(cls, user) -> "Actor":
@@ -29,6 +31,7 @@ class Actor:
             label=f"API key {api_key.name}",
             scopes=tuple(api_key.scopes or ()),
             api_key_id=api_key.pk,
+            public=bool(getattr(api_key, "public", False)),
         )
 
     @classmethod

@@ -2,8 +2,9 @@
 
 import csv
 
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection),
+# also after leading blanks and line breaks, which spreadsheets skip before parsing.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 EXPORT_COLUMNS = [
     ("id", "id"),
@@ -26,7 +27,7 @@ EXPORT_COLUMNS = [
 def safe_cell(value) -> str:
     """The cell as text, with a leading apostrophe when a spreadsheet would run it."""
     text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_STARTS):
+    if text.startswith(FORMULA_STARTS) or text.lstrip().startswith(FORMULA_STARTS):
         return "'" + text
     return text
 

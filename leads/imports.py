@@ -274,7 +274,8 @@ def check_row(values: dict[str, str]) -> tuple[dict, list[tuple[str, str]]]:
         try:
             validate_email(email)
         except ValidationError:
-            problems.append(("email", f"“{email}” is not a valid email address."))
+            # No value in the message: the error report outlives the uploaded text.
+            problems.append(("email", "Not a valid email address."))
     return cleaned, problems
 
 
@@ -296,7 +297,8 @@ def run_import(*, job_id: int) -> ImportJob:
             job.started_at = timezone.now()
             rows, errors = _check_rows(job)
             outcome = _write_rows(job, rows)
-            job.errors = errors
+            job.errors = _with_report_columns(job, errors)
+            job.text = ""  # the upload holds people's data: a finished job keeps counts and the report only
             job.created_count, job.updated_count, job.skipped_count = outcome.created, outcome.updated, outcome.skipped
             job.status = ImportStatus.SUCCEEDED
             job.finished_at = timezone.now()
@@ -305,7 +307,8 @@ def run_import(*, job_id: int) -> ImportJob:
         logger.exception("Lead import %s failed; its transaction was rolled back.", job_id)
         ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
             status=ImportStatus.FAILED,
-            failure=f"The import failed and nothing was imported: {error}"[:2000],
+            failure=f"The import failed and nothing was imported: {type(error).__name__}",
+            text="",
             finished_at=timezone.now(),
         )
         raise
@@ -438,20 +441,36 @@ def _create_new(new: list[dict], actor: Actor, *, source_default: str) -> list[L
     )
 
 
+# Columns the error report keeps after the upload is dropped: none that names a person.
+REPORT_FIELDS = [
+    "company_size",
+    "country",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+]
+
+
+def _with_report_columns(job: ImportJob, errors: list[dict]) -> list[dict]:
+    """Each error with the failing row's non-personal columns, read while the text is there."""
+    kept = {column: field for column, field in job.mapping.items() if field in REPORT_FIELDS}
+    wanted = {error["row"] for error in errors}
+    rows = {line: values for line, values in _data_rows(job, kept) if line in wanted} if kept and wanted else {}
+    return [{**error, "columns": rows.get(error["row"], {})} for error in errors]
+
+
 def error_rows(job: ImportJob):
-    """The downloadable error report: each problem with the row as it was uploaded."""
-    by_line: dict[int, list[str]] = {}
-    reader = _reader(job.text)
-    header = next(reader, None) or []
-    wanted = {error["row"] for error in job.errors}
-    for row in reader:
-        if reader.line_num in wanted:
-            by_line[reader.line_num] = row
-    yield ["row", "field", "problem", *header]
+    """The downloadable error report: each problem with the row's non-personal columns."""
+    fields = [field for field in REPORT_FIELDS if any(field in error.get("columns", {}) for error in job.errors)]
+    yield ["row", "field", "problem", *[FIELD_LABELS.get(field, field) for field in fields]]
     for error in job.errors:
+        columns = error.get("columns", {})
         yield [
             error["row"],
             FIELD_LABELS.get(error["field"], error["field"]),
             error["message"],
-            *by_line.get(error["row"], []),
+            *[columns.get(field, "") for field in fields],
         ]

@@ -139,7 +139,7 @@ def erase_lead(*, lead: Lead, actor: Actor) -> Lead:
             updated_at=now,
             **dict.fromkeys(ERASED_TEXT_FIELDS, ""),
         )
-        Deal.objects.filter(lead_id__in=ids).update(next_step="")
+        Deal.objects.filter(lead_id__in=ids).update(next_step="", lost_reason="")
         StageTransition.objects.filter(lead_id__in=ids).update(reason="")
         forget_values(lead_ids=ids)
         record_lead_change(lead=lead, actor=actor, kind=ChangeKind.ERASURE)

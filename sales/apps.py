@@ -11,6 +11,7 @@ class SalesConfig(AppConfig):
         from leads import lifecycle
         from leads.access import register_alert_lookups
 
+        from .erasure import erase_sales_copies
         from .selectors import claimable_lead_ids, open_alert_for
         from .services import listeners
 
@@ -20,6 +21,8 @@ class SalesConfig(AppConfig):
         lifecycle.on_stage_change(listeners.on_lead_stage_change)
         lifecycle.on_deal_closed(listeners.on_deal_closed)
         lifecycle.on_fell_below_recycle(listeners.on_scores_below_recycle)
+        # Blanks reject notes and notification texts, strips webhook payloads, cancels pending deliveries.
+        lifecycle.on_lead_erased(erase_sales_copies)
         # The access rulebook (in leads, below us) judges MQL leads by their alert.
         register_alert_lookups(open_alert_for=open_alert_for, claimable_lead_ids=claimable_lead_ids)
 

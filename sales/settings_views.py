@@ -66,7 +66,9 @@ def create_key(request):
         errors["key_user"] = "Pick an active user."
     if not errors:
         try:
-            api_key, raw = create_api_key(name=name, scopes=scopes, user=user, created_by=request.user)
+            api_key, raw = create_api_key(
+                name=name, scopes=scopes, user=user, created_by=request.user, public=request.POST.get("public") == "1"
+            )
         except InvalidScopes as error:
             errors["key_scopes"] = str(error)
         else:

@@ -14,8 +14,6 @@ import hmac
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -30,12 +28,15 @@ from django.utils import timezone
 
 from .errors import InvalidSalesInput
 from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
+from .outbound import PRIVATE_REFUSAL, OutboundRefused, post, resolve_target
 from .txcache import cached, forget
 
 SIGNATURE_HEADER = "Funnel-Signature"
 DEFAULT_TOLERANCE = 300
 SECRET_PREFIX = "whsec_"
-# Enough for the receiver to answer; a slow receiver is retried rather than waited on.
+# The lease on an attempt is its deadline (FUNNEL_WEBHOOK_TIMEOUT, which covers lookup,
+# connect, send and read) plus this slack for the database writes around it: an
+# attempt always ends before its lease, so the sweep never posts a delivery twice at once.
 LEASE_SLACK = timedelta(seconds=30)
 
 
@@ -114,6 +115,10 @@ def create_webhook_endpoint(
         problems["url"] = ["Enter an http:// or https:// address."]
     elif len(url) > 500:
         problems["url"] = ["At most 500 characters."]
+    else:
+        refusal = _address_refusal(url)
+        if refusal:
+            problems["url"] = [refusal]
     chosen = sorted({str(event_type) for event_type in (event_types or [])})
     unknown = [event_type for event_type in chosen if event_type not in WebhookEventType.values]
     if not chosen:
@@ -132,6 +137,24 @@ def create_webhook_endpoint(
         created_by=created_by,
     )
     return endpoint, secret
+
+
+def _address_refusal(url: str) -> str:
+    """Why `url` may not be registered, or "". A name that does not resolve yet is
+    accepted: every send resolves and checks again."""
+    try:
+        resolve_target(url, timeout=5)
+    except OutboundRefused as refused:
+        if str(refused) == PRIVATE_REFUSAL:
+            return (
+                "Refused: this address is private (loopback, private network, link-local or metadata). "
+                "Webhooks only go out to the internet; FUNNEL_WEBHOOK_ALLOW_PRIVATE=1 allows it for local testing."
+            )
+        if str(refused).startswith("refused"):
+            return f"{str(refused).capitalize()}."
+    except TimeoutError:
+        pass
+    return ""
 
 
 def deactivate_webhook_endpoint(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
@@ -210,10 +233,11 @@ def attempt_delivery(*, delivery_id: str) -> float | None:
     """
     now = timezone.now()
     timeout = settings.FUNNEL_WEBHOOK_TIMEOUT
+    lease_until = now + timedelta(seconds=timeout) + LEASE_SLACK
     claimed = (
         WebhookDelivery.objects.filter(delivery_id=delivery_id, status=DeliveryStatus.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now + timedelta(seconds=1)))
-        .update(next_attempt_at=now + timedelta(seconds=timeout) + LEASE_SLACK)
+        .update(next_attempt_at=lease_until)
     )
     if not claimed:
         return None
@@ -225,28 +249,22 @@ def attempt_delivery(*, delivery_id: str) -> float | None:
         )
         return None
     body = body_of(delivery)
-    request = urllib.request.Request(
-        endpoint.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Funnel-Webhooks/1",
-            SIGNATURE_HEADER: sign(decrypt_secret(endpoint.secret_encrypted), body),
-        },
-    )
-    status_code, error = None, ""
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - admins register http(s) only
-            status_code = response.status
-    except urllib.error.HTTPError as failure:
-        status_code, error = failure.code, f"HTTP {failure.code}"
-    except (urllib.error.URLError, OSError, ValueError) as failure:
-        error = str(getattr(failure, "reason", failure))[:300]
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Funnel-Webhooks/1",
+        SIGNATURE_HEADER: sign(decrypt_secret(endpoint.secret_encrypted), body),
+    }
+    # The deadline is the whole attempt's (see LEASE_SLACK): it ends inside the lease.
+    outcome = post(endpoint.url, body=body, headers=headers, deadline=timeout)
     attempts = delivery.attempts + 1
     finished = timezone.now()
-    fields = {"attempts": attempts, "last_status_code": status_code, "last_error": error, "last_attempt_at": finished}
-    if status_code is not None and 200 <= status_code < 300:
+    fields = {
+        "attempts": attempts,
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error,
+        "last_attempt_at": finished,
+    }
+    if outcome.delivered:
         fields.update(status=DeliveryStatus.DELIVERED, delivered_at=finished, next_attempt_at=None, last_error="")
         retry_in = None
     elif attempts >= settings.FUNNEL_WEBHOOK_MAX_ATTEMPTS:
@@ -255,8 +273,12 @@ def attempt_delivery(*, delivery_id: str) -> float | None:
     else:
         retry_in = backoff_seconds(attempts)
         fields.update(next_attempt_at=finished + timedelta(seconds=retry_in))
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
-    return retry_in
+    # Only while the lease is still this attempt's: a delivery cancelled meanwhile (its
+    # lead erased, its endpoint deactivated) stays as it was left.
+    written = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=DeliveryStatus.PENDING, next_attempt_at=lease_until
+    ).update(**fields)
+    return retry_in if written else None
 
 
 def stale_delivery_ids(*, now=None, grace: timedelta = timedelta(minutes=2)) -> list[str]:

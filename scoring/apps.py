@@ -14,12 +14,15 @@ class ScoringConfig(AppConfig):
 
         from leads import details, lifecycle
 
+        from .erasure import erase_scoring_copies
         from .selectors import score_explanation, score_history
         from .services import mark_for_rescore
 
         # New evidence for a lead's score (events stored or moved by a merge, an import):
         # mark it for rescoring in the same transaction.
         lifecycle.on_evidence_changed(mark_for_rescore)
+        # Rule previews name the leads they list: an erased lead's name goes.
+        lifecycle.on_lead_erased(erase_scoring_copies)
         # The lead's page and API show the score's explanation and history.
         details.provide(details.SCORE_EXPLANATION, score_explanation)
         details.provide(details.SCORE_HISTORY, score_history)

@@ -202,3 +202,12 @@ def test_a_timestamp_and_sent_at_centuries_apart_is_400_not_500(segment):
     response = segment("/v1/track", message)
     assert response.status_code == 400
     assert "timestamp" in response.json()["error"]["fields"]
+
+
+def test_a_clock_skew_correction_that_lands_before_2000_is_400_naming_the_timestamp(segment):
+    # 1970 with sentAt 2900: the plain correction would store an event in the year 1096.
+    message = {"anonymousId": "a", "event": "E", "timestamp": "1970-01-01T00:00:00Z", "sentAt": "2900-01-01T00:00:00Z"}
+    response = segment("/v1/track", message)
+    assert response.status_code == 400
+    assert "before 2000" in response.json()["error"]["fields"]["timestamp"][0]
+    assert not EngagementEvent.objects.exists()

@@ -139,12 +139,21 @@ def test_good_rows_are_imported_and_bad_rows_reported(marketer):
     assert pipeline_counts()[Stage.LEAD_GEN] == 2
 
 
-def test_the_error_report_downloads_as_csv_with_the_original_rows(client, marketer):
+def test_the_error_report_downloads_as_csv_with_the_rows_non_personal_columns(client, marketer):
     job = run(queued_job(CSV, marketer))
     client.force_login(marketer)
-    rows = list(csv.reader(io.StringIO(client.get(f"/leads/import/{job.pk}/errors.csv").content.decode())))
-    assert rows[0][:3] == ["row", "field", "problem"]
-    assert rows[1][:2] == ["3", "Email"] and rows[1][3] == "not-an-email"
+    report = client.get(f"/leads/import/{job.pk}/errors.csv").content.decode()
+    rows = list(csv.reader(io.StringIO(report)))
+    assert rows[0] == ["row", "field", "problem", "Company size"]
+    assert rows[1] == ["3", "Email", "Not a valid email address.", "3"]
+    assert "not-an-email" not in report and "Grace" not in report
+
+
+def test_a_finished_import_drops_the_uploaded_text_and_keeps_its_counts(marketer):
+    job = run(queued_job(CSV, marketer))
+    job.refresh_from_db()
+    assert job.text == ""
+    assert (job.total_rows, job.created_count, job.error_count) == (4, 2, 2)
 
 
 def test_an_existing_email_is_skipped_when_asked(marketer):
@@ -165,7 +174,7 @@ def test_an_existing_email_is_updated_when_asked(marketer):
 def test_the_same_email_twice_in_a_file_imports_the_first_and_reports_the_second(marketer):
     job = run(queued_job("email\nada@example.com\nAda@Example.com\n", marketer))
     assert job.created_count == 1
-    assert job.errors == [{"row": 3, "field": "email", "message": "The same email address is on row 2."}]
+    assert job.errors == [{"row": 3, "field": "email", "message": "The same email address is on row 2.", "columns": {}}]
 
 
 def test_a_failed_import_leaves_nothing_half_imported(marketer, monkeypatch):

@@ -27,7 +27,8 @@ ALL_EVENTS = ["lead.stage_changed", "lead.mql", "alert.accepted", "alert.rejecte
 
 
 @pytest.fixture
-def receiver(admin):
+def receiver(admin, settings):
+    settings.FUNNEL_WEBHOOK_ALLOW_PRIVATE = True  # the receiver is on this machine
     with running_receiver() as receiver:
         endpoint, secret = create_webhook_endpoint(url=receiver.url, event_types=ALL_EVENTS, created_by=admin)
         receiver.secret = secret

@@ -12,8 +12,13 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("--scopes", required=True, help=f"Comma-separated: {','.join(Scope.values)}")
         parser.add_argument("--user", help="Bind the key to this user: it may then do only what their role allows.")
+        parser.add_argument(
+            "--public",
+            action="store_true",
+            help="A key for a web page (events:write only): its identify never rewrites a known lead.",
+        )
 
-    def handle(self, *args, name, scopes, user=None, **options):
+    def handle(self, *args, name, scopes, user=None, public=False, **options):
         bound_user = None
         if user:
             try:
@@ -21,8 +26,11 @@ class Command(BaseCommand):
             except get_user_model().DoesNotExist as error:
                 raise CommandError(f"No user named “{user}”.") from error
         try:
-            api_key, raw = create_api_key(name=name, scopes=scopes.split(","), user=bound_user)
+            api_key, raw = create_api_key(name=name, scopes=scopes.split(","), user=bound_user, public=public)
         except InvalidScopes as error:
             raise CommandError(str(error)) from error
-        self.stderr.write(f"Created API key “{api_key.name}” with scopes {', '.join(api_key.scopes)}. Shown once:")
+        kind = "public" if api_key.public else "server"
+        self.stderr.write(
+            f"Created {kind} API key “{api_key.name}” with scopes {', '.join(api_key.scopes)}. Shown once:"
+        )
         self.stdout.write(raw)
