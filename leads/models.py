@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -64,6 +64,11 @@ class Lead(models.Model):
     # How many MQL crossings this cycle has had: the alert's idempotency key.
     mql_crossings = models.PositiveIntegerField(default=0)
     last_engaged_at = models.DateTimeField(null=True, blank=True)
+    # Likelihood to buy within 90 days (0–1) and its reasons ([{"feature", "label",
+    # "contribution"}], strongest first), written by scoring's learned model when the
+    # lead is rescored; null while no model is published.
+    likelihood = models.FloatField(null=True, blank=True)
+    likelihood_reasons = models.JSONField(default=list, blank=True)
 
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_leads"
@@ -83,12 +88,18 @@ class Lead(models.Model):
             ),
             models.CheckConstraint(condition=Q(score__gte=0), name="lead_score_not_negative"),
             models.CheckConstraint(condition=Q(stage__in=Stage.values), name="lead_stage_known"),
+            models.CheckConstraint(
+                condition=Q(likelihood__isnull=True) | Q(likelihood__gte=0, likelihood__lte=1),
+                name="lead_likelihood_is_probability",
+            ),
         ]
         indexes = [
             models.Index(fields=["stage", "-score", "id"], name="lead_stage_score"),
             models.Index(fields=["owner", "stage"], name="lead_owner_stage"),
             models.Index(fields=["-created_at", "-id"], name="lead_created_desc"),
             models.Index(fields=["-score", "-id"], name="lead_score_desc"),
+            # `ordering=-likelihood`: leads without a likelihood come last.
+            models.Index(F("likelihood").desc(nulls_last=True), F("id").desc(), name="lead_likelihood_desc"),
             models.Index(fields=["source"], name="lead_source"),
             models.Index(fields=["utm_campaign"], name="lead_campaign"),
         ]
