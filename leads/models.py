@@ -6,6 +6,11 @@ from django.utils import timezone
 
 from .stages import MoveKind, Stage
 
+# Likelihood bands (lower bounds) a rep reads at a glance; with buyers a minority,
+# 30% is already several times the base rate.
+LIKELIHOOD_HIGH = 0.30
+LIKELIHOOD_MEDIUM = 0.10
+
 # A person's own fields and where they came from: what forms, the API and imports edit.
 PROFILE_FIELDS = [
     "email",
@@ -124,6 +129,22 @@ class Lead(models.Model):
     @property
     def stage_label(self) -> str:
         return Stage(self.stage).label
+
+    @property
+    def likelihood_band(self) -> str | None:
+        if self.likelihood is None:
+            return None
+        if self.likelihood >= LIKELIHOOD_HIGH:
+            return "high"
+        return "medium" if self.likelihood >= LIKELIHOOD_MEDIUM else "low"
+
+    @property
+    def likelihood_reasons_up(self) -> list:
+        return [item for item in self.likelihood_reasons or [] if item["contribution"] > 0]
+
+    @property
+    def likelihood_reasons_down(self) -> list:
+        return [item for item in self.likelihood_reasons or [] if item["contribution"] < 0]
 
 
 class ActorKind(models.TextChoices):

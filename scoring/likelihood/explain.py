@@ -6,13 +6,12 @@ import math
 import numpy as np
 from scipy import sparse
 
+from leads.models import LIKELIHOOD_HIGH as HIGH
+from leads.models import LIKELIHOOD_MEDIUM as MEDIUM
+
 from .storage import StoredModel
 
 BASELINE = "baseline"
-# Bands a rep reads at a glance. With buyers a minority, 30% is already several times
-# the base rate.
-HIGH = 0.30
-MEDIUM = 0.10
 REASONS_KEPT = 8
 
 
