@@ -25,7 +25,8 @@ class Command(BaseCommand):
             return
         model = training.model
         self.stdout.write(
-            f"Version {model.version}: {model.train_snapshots:,} training snapshots ({model.train_positives:,} buyers), "
+            f"Version {model.version}: {model.train_snapshots:,} training snapshots "
+            f"({model.train_positives:,} buyers), "
             f"{model.holdout_snapshots:,} holdout snapshots ({model.holdout_positives:,} buyers)."
         )
         self.stdout.write(f"{'method':<14}{'AUC':>8}{'log loss':>10}{'ECE':>8}{'prec@k':>9}")
