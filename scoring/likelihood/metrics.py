@@ -2,7 +2,6 @@
 calibration error, precision at a rep's weekly capacity, reliability and lift."""
 
 import numpy as np
-from sklearn.metrics import log_loss, roc_auc_score
 
 RELIABILITY_BINS = 10
 
@@ -31,6 +30,8 @@ def precision_at_capacity(labels: np.ndarray, ranking: np.ndarray, moments: np.n
 
 
 def summary(labels, probabilities, ranking, moments, k: int) -> dict:
+    from sklearn.metrics import log_loss, roc_auc_score  # only a training run needs it (see training.py)
+
     clipped = np.clip(probabilities, 1e-6, 1 - 1e-6)
     return {
         "auc": round(float(roc_auc_score(labels, ranking)), 4),

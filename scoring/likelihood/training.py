@@ -18,7 +18,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
-from sklearn.linear_model import LogisticRegression
 
 from ..models import LikelihoodModel
 from ..selectors import scoring_settings
@@ -88,6 +87,10 @@ def _snapshots(history, moments, rate, progress, low, high, what):
 def train_likelihood_model(*, now: datetime | None = None, progress: Progress | None = None) -> TrainingOutcome:
     """Train, compare and store a version; publish it if it is not worse. Raises
     NotEnoughHistory below the minimum (nothing is stored then)."""
+    # scikit-learn is imported here, not at the top: it costs ~80 MB and seconds of
+    # start-up in every web and worker process, and only a training run needs it.
+    from sklearn.linear_model import LogisticRegression
+
     started = time.monotonic()
     now = now or timezone.now()
     progress = progress or (lambda percent, step: None)
