@@ -18,6 +18,7 @@ Usage: python bench/likelihood.py [--leads 100000] [--events 1000000]
 import argparse
 import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -54,9 +55,8 @@ def main() -> None:
     from django.core.management import call_command
 
     from funnel.load import generate_load
-    from scoring.likelihood.jobs import run_training
     from scoring.likelihood.refresh import refresh_all_likelihoods
-    from scoring.models import LikelihoodModel
+    from scoring.models import LikelihoodModel, LikelihoodTraining
     from scoring.services import run_rescore_job, start_full_rescore
 
     call_command("migrate", verbosity=0)
@@ -74,14 +74,16 @@ def main() -> None:
     full_rescore()  # steady state: every lead scored once
     without = full_rescore()
 
+    # Training runs as the command in a process of its own, so its peak RSS is the
+    # training's alone (as in a worker), not this script's loading.
     began = time.monotonic()
-    training = run_training(cause="bench")
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "train_likelihood"], check=True, stdout=subprocess.DEVNULL)
     train_seconds = time.monotonic() - began
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    if training.model is None:
-        print(f"no model: {training.message}")
+    rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    model = LikelihoodModel.objects.order_by("-version").first()
+    if model is None:
+        print(f"no model: {LikelihoodTraining.objects.order_by('-id').first().message}")
         return
-    model = training.model
     began = time.monotonic()
     scored = refresh_all_likelihoods()
     scoring_seconds = time.monotonic() - began
@@ -92,9 +94,9 @@ def main() -> None:
 
     print(f"\nLikelihood bench, {args.leads:,} leads / {args.events:,} events, {os.cpu_count()} cores")
     print(f"{'what':<44}{'measured':>14}{'goal':>14}")
-    print(f"{'training (run_training, incl. refresh)':<44}{train_seconds:>12.1f} s{'≤ 120 s':>14}")
+    print(f"{'training (command, incl. scoring all leads)':<44}{train_seconds:>12.1f} s{'≤ 120 s':>14}")
     print(f"{'scoring all leads (refresh_all)':<44}{scoring_seconds:>12.1f} s{'≤ 30 s':>14}  ({scored:,} scored)")
-    print(f"{'peak RSS of this process':<44}{rss_mb:>11.0f} MB{'≤ 500 MB':>14}")
+    print(f"{'peak RSS of the training process':<44}{rss_mb:>11.0f} MB{'≤ 500 MB':>14}")
     ratio = with_likelihood / baseline
     print(f"{'full rescore with / without likelihoods':<44}{ratio:>13.2f}×{'≤ 1.2×':>14}", end="")
     print(f"  ({with_likelihood:.1f} s / {baseline:.1f} s)")

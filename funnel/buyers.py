@@ -136,13 +136,21 @@ def plan_load_lead(rng: random.Random, now: datetime) -> LoadPlan:
             (Stage.SAL, Stage.SQL, plan.buys_at - timedelta(days=rng.uniform(2, 15))),
             (Stage.SQL, Stage.CUSTOMER, plan.buys_at),
         ]
-    elif rng.random() < 0.25:
-        # Some who never buy still reach sales and are sent back: stage is not the answer.
+    elif rng.random() < 0.3:
+        # Many who never buy still reach sales: some are rejected, some accepted, and some
+        # of those qualified before the deal is lost, so the stage is not the answer.
         mql_at = created + timedelta(days=rng.uniform(5, 150))
-        steps = [
-            (Stage.LEAD_GEN, Stage.MQL, mql_at),
-            (Stage.MQL, Stage.NURTURE, mql_at + timedelta(days=rng.uniform(0.5, 10))),
-        ]
+        fate = rng.random()
+        if fate < 0.4:
+            steps = [(Stage.LEAD_GEN, Stage.MQL, mql_at), (Stage.MQL, Stage.NURTURE, mql_at + timedelta(days=2))]
+        else:
+            sql_at = mql_at + timedelta(days=rng.uniform(2, 20))
+            steps = [(Stage.LEAD_GEN, Stage.MQL, mql_at), (Stage.MQL, Stage.SAL, mql_at + timedelta(days=1))]
+            if fate < 0.7:
+                steps.append((Stage.SAL, Stage.NURTURE, sql_at))
+            else:
+                lost_at = sql_at + timedelta(days=rng.uniform(10, 60))
+                steps += [(Stage.SAL, Stage.SQL, sql_at), (Stage.SQL, Stage.NURTURE, lost_at)]
     else:
         steps = []
     for from_stage, to_stage, at in steps:

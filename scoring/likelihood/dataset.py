@@ -75,11 +75,16 @@ def load_history(*, until: datetime) -> History:
         )
         leads = cursor.fetchall()
         cursor.execute(
-            f"SELECT e.lead_id, {GROUP_CASE}, extract(epoch from e.occurred_at) FROM events_engagementevent e "
-            "WHERE e.occurred_at <= %s AND e.type = ANY(%s) ORDER BY e.occurred_at",
+            f"SELECT e.lead_id, {GROUP_CASE} AS grp, extract(epoch from e.occurred_at)::float8 "
+            "FROM events_engagementevent e "
+            f"WHERE e.occurred_at <= %s AND e.type = ANY(%s) AND ({GROUP_CASE}) IS NOT NULL ORDER BY e.occurred_at",
             [until, GROUP_TYPES],
         )
-        events = [row for row in cursor.fetchall() if row[1] is not None]
+        # In slices straight into arrays: a million rows as Python tuples would cost ~150 MB.
+        event_parts = []
+        while rows := cursor.fetchmany(100_000):
+            event_parts.append(np.array(rows, dtype=np.float64).reshape(-1, 3))
+        events = np.concatenate(event_parts) if event_parts else np.zeros((0, 3))
         cursor.execute(
             "SELECT lead_id, extract(epoch from occurred_at), to_stage, cycle FROM leads_stagetransition "
             "WHERE occurred_at <= %s ORDER BY occurred_at, id",
@@ -93,9 +98,9 @@ def load_history(*, until: datetime) -> History:
         sizes=[row[3] for row in leads],
         countries=[row[4] for row in leads],
         sources=[row[5] for row in leads],
-        event_lead=np.array([row[0] for row in events], dtype=np.int64),
-        event_group=np.array([row[1] for row in events], dtype=np.int64),
-        event_seconds=np.array([float(row[2]) for row in events]),
+        event_lead=events[:, 0].astype(np.int64),
+        event_group=events[:, 1].astype(np.int64),
+        event_seconds=events[:, 2].copy(),
         move_lead=np.array([row[0] for row in moves], dtype=np.int64),
         move_seconds=np.array([float(row[1]) for row in moves]),
         move_stage=np.array([row[2] for row in moves], dtype=object),

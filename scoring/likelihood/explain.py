@@ -60,26 +60,19 @@ def explain_matrix(model: StoredModel, matrix: sparse.csr_matrix) -> tuple[np.nd
     """Probabilities and reasons of every row (the set-based path of `contributions`)."""
     matrix = sparse.csr_matrix(matrix)
     probabilities = model.probabilities(matrix)
-    all_reasons = []
-    for index in range(matrix.shape[0]):
-        start, end = matrix.indptr[index], matrix.indptr[index + 1]
-        columns = matrix.indices[start:end]
-        weights = model.coefficients[columns] * matrix.data[start:end]
-        order = np.argsort(-np.abs(weights), kind="stable")
-        kept = []
-        for position in order[:REASONS_KEPT].tolist():
-            weight = float(weights[position])
-            if abs(weight) < 0.005:
-                continue
-            column = int(columns[position])
-            kept.append(
-                {
-                    "feature": model.spec.names[column],
-                    "label": model.spec.labels[column],
-                    "contribution": round(weight, 4),
-                }
-            )
-        all_reasons.append(kept)
+    n = matrix.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(matrix.indptr))
+    weights = model.coefficients[matrix.indices] * matrix.data
+    # Each row's entries by falling |weight|, then each entry's rank within its row.
+    order = np.lexsort((-np.abs(weights), rows))
+    rank = np.arange(len(order)) - matrix.indptr[rows[order]]
+    kept = order[(rank < REASONS_KEPT) & (np.abs(weights[order]) >= 0.005)]
+    names, labels = model.spec.names, model.spec.labels
+    all_reasons: list[list[dict]] = [[] for _ in range(n)]
+    for row, column, weight in zip(
+        rows[kept].tolist(), matrix.indices[kept].tolist(), np.round(weights[kept], 4).tolist(), strict=True
+    ):
+        all_reasons[row].append({"feature": names[column], "label": labels[column], "contribution": weight})
     return probabilities, all_reasons
 
 

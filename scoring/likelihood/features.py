@@ -14,6 +14,7 @@ feature: that sum is the explanation.
 """
 
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -74,6 +75,7 @@ STAGE_LABELS = {
 MIN_CATEGORY_ROWS = 30
 
 
+@lru_cache(maxsize=4096)
 def seniority(title: str | None) -> str:
     if not title:
         return "unknown"
@@ -191,6 +193,19 @@ class FeatureSpec:
             add(f"rule_score_{low}", f"Rule score {low}–{high}" if high is not None else f"Rule score {low}+")
         return cls(names=names, labels=labels, categories=categories, score_edges=edges)
 
+    @cached_property
+    def _count_columns(self) -> dict:
+        """window -> (groups, count bins) array of column indices (-1: no such column)."""
+        column = {name: index for index, name in enumerate(self.names)}
+        table = {}
+        for window in WINDOWS:
+            grid = np.full((len(GROUP_KEYS), len(COUNT_BINS)), -1, dtype=np.int64)
+            for g, key in enumerate(GROUP_KEYS):
+                for b, (low, high, _how) in enumerate(COUNT_BINS):
+                    grid[g, b] = column.get(f"{key}_{window}d_{low}{'+' if high is None else ''}", -1)
+            table[window] = grid
+        return table
+
     def as_json(self) -> dict:
         return {"categories": self.categories, "score_edges": self.score_edges}
 
@@ -206,13 +221,15 @@ class FeatureSpec:
 
         n = len(facts)
         everyone = np.arange(n)
+        lowest = np.array([low for low, _high, _how in COUNT_BINS])
         for window in WINDOWS:
-            counts = facts.counts[window]
-            for g, key in enumerate(GROUP_KEYS):
-                value = counts[:, g]
-                for low, high, _how in COUNT_BINS:
-                    hit = (value >= low) & (value <= (high if high is not None else np.iinfo(np.int64).max))
-                    put(everyone[hit], f"{key}_{window}d_{low}{'+' if high is None else ''}")
+            # Which count bin each (lead, group) falls in: 0 is none (the baseline).
+            which = np.searchsorted(lowest, facts.counts[window], side="right")
+            row_index, group_index = np.nonzero(which)
+            columns = self._count_columns[window][group_index, which[row_index, group_index] - 1]
+            known = columns >= 0
+            rows.append(row_index[known])
+            cols.append(columns[known])
         days = np.nan_to_num(facts.days_since_last, nan=np.inf)
         for low, high, _how in RECENCY_BINS:
             hit = (days >= low) & (days < (high if high is not None else np.inf))

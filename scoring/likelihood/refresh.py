@@ -8,11 +8,11 @@ its events of the last 90 days. Customers get no likelihood (the model predicts 
 first purchase in the cycle), nor do merged or erased leads.
 """
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import numpy as np
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -24,12 +24,13 @@ from .storage import StoredModel, published_model
 BATCH = 5000
 
 
-def facts_now(*, lead_ids: list[int], as_of: datetime) -> RawFacts:
-    """The raw facts of live, non-customer leads among `lead_ids` at `as_of`."""
+def facts_now(*, lead_ids: list[int], as_of: datetime) -> tuple[np.ndarray, RawFacts]:
+    """The raw facts of live, non-customer leads among `lead_ids` at `as_of`, with the
+    likelihood each has stored now (nan: none)."""
     ids_text = score_sql.array_literal(lead_ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, job_title, company_size, country, source, stage, cycle, score FROM leads_lead "
+            "SELECT id, job_title, company_size, country, source, stage, cycle, score, likelihood FROM leads_lead "
             "WHERE id = ANY(%s::bigint[]) AND merged_into_id IS NULL AND erased_at IS NULL "
             "AND stage <> 'customer' ORDER BY id",
             [ids_text],
@@ -56,7 +57,8 @@ def facts_now(*, lead_ids: list[int], as_of: datetime) -> RawFacts:
         as_of=np.full(n, as_of.timestamp()),
         n=n,
     )
-    return RawFacts(
+    stored = np.array([np.nan if row[8] is None else row[8] for row in leads], dtype=np.float64)
+    return stored, RawFacts(
         lead_ids=ids,
         counts=counts,
         days_since_last=days,
@@ -81,18 +83,24 @@ def refresh_likelihoods(*, lead_ids, as_of: datetime | None = None, model: Store
     if model is None:
         return 0
     as_of = as_of or timezone.now()
-    facts = facts_now(lead_ids=ids, as_of=as_of)
-    probabilities, reasons = explain_matrix(model, model.spec.encode(facts))
+    stored, facts = facts_now(lead_ids=ids, as_of=as_of)
+    matrix = model.spec.encode(facts)
+    probabilities = np.round(model.probabilities(matrix), 6)
+    # Only changed likelihoods are explained and written (the same features give the
+    # same number, so an unchanged likelihood keeps its stored reasons).
+    changed = np.flatnonzero(np.isnan(stored) | (np.abs(stored - probabilities) > 5e-7))
+    _, reasons = explain_matrix(model, matrix[changed])
+    changed = changed.tolist()
     with connection.cursor() as cursor:
-        if len(facts):
+        if changed:
             cursor.execute(
                 "UPDATE leads_lead l SET likelihood = v.p, likelihood_reasons = v.r::jsonb "
                 "FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::float8[]) AS p, unnest(%s::text[]) AS r) v "
-                "WHERE l.id = v.id AND (l.likelihood IS DISTINCT FROM v.p OR l.likelihood_reasons <> v.r::jsonb)",
+                "WHERE l.id = v.id",
                 [
-                    score_sql.array_literal(facts.lead_ids.tolist()),
-                    [float(round(p, 6)) for p in probabilities.tolist()],
-                    [json.dumps(items) for items in reasons],
+                    score_sql.array_literal(facts.lead_ids[changed].tolist()),
+                    probabilities[changed].tolist(),
+                    [orjson.dumps(items).decode() for items in reasons],
                 ],
             )
         cursor.execute(
