@@ -251,7 +251,7 @@ FUNNEL_BENCH_NOOP = env_bool("FUNNEL_BENCH_NOOP", False)
 FUNNEL_RECYCLE_QUIET_DAYS = int(os.environ.get("FUNNEL_RECYCLE_QUIET_DAYS", "30"))
 # Likelihood to buy: at most this many (lead, moment) snapshots per training run (a
 # fixed share of leads is sampled above it), and a rep's capacity for precision@k.
-FUNNEL_LIKELIHOOD_MAX_SNAPSHOTS = int(os.environ.get("FUNNEL_LIKELIHOOD_MAX_SNAPSHOTS", "300000"))
+FUNNEL_LIKELIHOOD_MAX_SNAPSHOTS = int(os.environ.get("FUNNEL_LIKELIHOOD_MAX_SNAPSHOTS", "200000"))
 FUNNEL_LIKELIHOOD_WEEKLY_CAPACITY = int(os.environ.get("FUNNEL_LIKELIHOOD_WEEKLY_CAPACITY", "50"))
 
 # --- Sales: assignment, SLAs, reasons, webhooks -------------------------------

@@ -133,7 +133,7 @@ def count_events(
     for window in WINDOWS:
         inside = age < window * DAY
         keys = row[inside] * groups + grp[inside]
-        counts[window] = np.bincount(keys, minlength=n * groups).reshape(n, groups)
+        counts[window] = np.bincount(keys, minlength=n * groups).reshape(n, groups).astype(np.int32)
     youngest = np.full(n, np.inf)
     np.minimum.at(youngest, row, age)
     days = np.where(np.isfinite(youngest), youngest / DAY, np.nan)
@@ -262,7 +262,9 @@ class FeatureSpec:
         else:
             row_index = col_index = np.array([], dtype=np.int64)
         data = np.ones(len(row_index))
-        return sparse.csr_matrix((data, (row_index, col_index)), shape=(n, len(self.names)))
+        return sparse.csr_matrix(
+            (data, (row_index.astype(np.int32), col_index.astype(np.int32))), shape=(n, len(self.names))
+        )
 
 
 def score_edges_for(*, recycle: int, mql: int) -> list:
