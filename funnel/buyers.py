@@ -16,9 +16,12 @@ fit, naive Bayes only fit, the learned model both plus stage, with the noise lef
 
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from leads.models import ActorKind, Lead, StageTransition
+from leads.pipeline_counts import bucket_change, pipeline_count_key, record_pipeline_count_changes
 from leads.stages import MoveKind, Stage
 
 # How far back the demo's and the load's leads are created: the likelihood model needs
@@ -159,3 +162,36 @@ def plan_load_lead(rng: random.Random, now: datetime) -> LoadPlan:
         kind = MoveKind.FALL_BACK if to_stage == Stage.NURTURE else MoveKind.FORWARD
         plan.moves.append((from_stage, to_stage, kind, max(at, plan.moves[-1][3])))
     return plan
+
+
+def write_later_moves(*, leads: list, plans: list) -> None:
+    """After `create_leads` (each lead at lead generation, at its creation time): the rest
+    of each plan's stage path as transitions, the lead's stage, and the board counts'
+    change, set-based, in the caller's transaction."""
+    moved = [(lead, plan) for lead, plan in zip(leads, plans, strict=True) if len(plan.moves) > 1]
+    if not moved:
+        return
+    StageTransition.objects.bulk_create(
+        [
+            StageTransition(
+                lead_id=lead.pk,
+                cycle=1,
+                from_stage=from_stage,
+                to_stage=to_stage,
+                kind=kind,
+                actor_kind=ActorKind.SYSTEM,
+                actor_label="generate_load",
+                occurred_at=at,
+            )
+            for lead, plan in moved
+            for from_stage, to_stage, kind, at in plan.moves[1:]
+        ],
+        batch_size=5000,
+    )
+    changes = Counter()
+    for lead, plan in moved:
+        before = pipeline_count_key(lead)
+        lead.stage, lead.stage_entered_at = plan.stage, plan.stage_entered_at
+        changes.update(bucket_change(before=before, after=pipeline_count_key(lead)))
+    Lead.objects.bulk_update([lead for lead, _plan in moved], ["stage", "stage_entered_at"], batch_size=5000)
+    record_pipeline_count_changes(changes)

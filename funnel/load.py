@@ -12,10 +12,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from events.models import EngagementEvent, EventSource
-from leads.models import ActorKind, Lead, StageTransition
-from leads.services import record_leads_created
+from leads.actors import Actor
+from leads.lifecycle import create_leads
 
-from .buyers import SIGNALS, plan_load_lead
+from .buyers import SIGNALS, plan_load_lead, write_later_moves
 
 EVENT_MIX = [
     ("page_view", {"url": "https://funnel.example/blog/scoring", "title": "blog"}),
@@ -57,43 +57,25 @@ def generate_load(*, leads: int, events: int, seed: int = 1, chunk: int = 50_000
         with transaction.atomic():
             # Who buys and when (funnel/buyers.py): fields, creation time and stage path.
             chunk_plans = [plan_load_lead(rng, now) for _ in range(size)]
-            created = Lead.objects.bulk_create(
+            created = create_leads(
                 [
-                    Lead(
-                        email=f"{run_tag}-{start + offset}@load.funnel.test",
-                        first_name="Load",
-                        last_name=str(start + offset),
-                        company=f"Company {rng.randint(1, 5000)}",
-                        source=rng.choice(["website", "webinar", "paid_search", "referral"]),
-                        utm_campaign=rng.choice(["spring-launch", "pricing-push", ""]),
-                        stage=plan.stage,
-                        stage_entered_at=plan.stage_entered_at,
-                        created_at=plan.created_at,
+                    {
+                        "email": f"{run_tag}-{start + offset}@load.funnel.test",
+                        "first_name": "Load",
+                        "last_name": str(start + offset),
+                        "company": f"Company {rng.randint(1, 5000)}",
+                        "source": rng.choice(["website", "webinar", "paid_search", "referral"]),
+                        "utm_campaign": rng.choice(["spring-launch", "pricing-push", ""]),
+                        "created_at": plan.created_at,
                         **plan.fields,
-                    )
+                    }
                     for offset, plan in enumerate(chunk_plans)
                 ],
+                actor=Actor.system("generate_load"),
                 batch_size=5000,
             )
-            record_leads_created(leads=created)
+            write_later_moves(leads=created, plans=chunk_plans)
             ids = [lead.pk for lead in created]
-            StageTransition.objects.bulk_create(
-                [
-                    StageTransition(
-                        lead_id=lead_id,
-                        cycle=1,
-                        from_stage=from_stage,
-                        to_stage=to_stage,
-                        kind=kind,
-                        actor_kind=ActorKind.SYSTEM,
-                        actor_label="generate_load",
-                        occurred_at=at,
-                    )
-                    for lead_id, plan in zip(ids, chunk_plans, strict=True)
-                    for from_stage, to_stage, kind, at in plan.moves
-                ],
-                batch_size=5000,
-            )
             lead_ids.extend(ids)
             plans.extend(chunk_plans)
         if progress:

@@ -7,8 +7,8 @@ from leads.models import Lead
 from sales.models import SalesAlert
 from scoring.likelihood.refresh import refresh_likelihoods
 from tests.e2e.conftest import log_in, screenshot
+from tests.factories import EngagementEventFactory as EventFactory
 from tests.factories import LeadFactory
-from tests.scoring.conftest import EventFactory
 from tests.scoring.likelihood_helpers import publish_small_model
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,8 +15,8 @@ from scoring.likelihood.explain import contributions, logit_of
 from scoring.likelihood.refresh import refresh_likelihoods
 from scoring.likelihood.storage import StoredModel, published_model
 from scoring.models import LikelihoodModel
+from tests.factories import EngagementEventFactory as EventFactory
 from tests.factories import LeadFactory
-from tests.scoring.conftest import EventFactory
 from tests.scoring.likelihood_helpers import publish_small_model
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
