@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('scoring', '0006_number_rule_positions'),
+        ('scoring', '0007_rule_preview_moved_from_analytics'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
