@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install migrate seed lint format bench bench-ingest bench-rescore bench-latency compose-check smoke clean
+.PHONY: run test drills install migrate seed lint format bench bench-ingest bench-rescore bench-latency compose-check smoke clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ run: seed
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Fault drills with real processes (gunicorn, workers, a redis-server of their own on
+# ports 9560-9599, PostgreSQL): each prints its counts. Needs DATABASE_URL and REDIS_URL.
+drills: install
+	$(BIN)/python -m pytest -m drill -s tests/drills $(PYTEST_ARGS)
 
 smoke: install
 	$(BIN)/python -m pytest -m smoke $(PYTEST_ARGS)

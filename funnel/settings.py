@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "funnel.unavailable.ServiceUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -140,6 +141,20 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker that restarts must never end the worker: reconnect for as long as it takes
+# (the default gives up after 100 attempts and the worker exits).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# No task uses acks_late (the database says what is left to do), so a task running when
+# the connection drops has nothing to redeliver; this is Celery 6's behaviour, stated.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Remote control listens on an auto-delete queue whose channel, closed after the broker
+# went away, rebuilds its Redis pool from a connection kombu has already released:
+# `AttributeError: 'NoneType' object has no attribute 'hostname'` ends the worker
+# (celery/kombu#582; gossip, mingle and heartbeat hold such channels too and are off
+# in the Procfile and docker-compose). Funnel sends no control commands; the database's
+# marks and jobs say what the workers are doing.
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 # The database is the source of truth; a publish that cannot reach the broker must
 # not hang a request, the periodic sweep picks up what the doorbell missed.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

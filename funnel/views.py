@@ -1,3 +1,5 @@
+import sys
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
@@ -6,6 +8,7 @@ from django.views import defaults
 
 from .api_errors import json_not_found, json_server_error
 from .roles import home_url_name
+from .unavailable import service_unavailable_response, unavailable_service
 
 
 @login_required
@@ -31,6 +34,11 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # Django calls this inside its `except`: a middleware that failed because the
+    # database or broker is down is an outage (503), not a bug (500).
+    service = unavailable_service(sys.exc_info()[1])
+    if service is not None:
+        return service_unavailable_response(request, service)
     if _is_api(request):
         return json_server_error(request)
     return defaults.server_error(request)

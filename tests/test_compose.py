@@ -29,3 +29,11 @@ def test_app_services_wait_for_healthy_backing_services():
     services = load()["services"]
     for name in ("web", "worker", "beat"):
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_worker_and_beat_come_back_by_themselves_and_hold_no_auto_delete_broker_queues():
+    services = load()["services"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["restart"] == "unless-stopped"
+    # Gossip, mingle and heartbeat channels crash the worker's reconnect after a Redis restart.
+    assert "--without-gossip --without-mingle --without-heartbeat" in services["worker"]["command"]
