@@ -94,6 +94,7 @@ def queue(request):
             ("unassigned", "Unassigned"),
             ("overdue", "Overdue"),
             ("decayed", "Decayed below recycle"),
+            ("likely", "Likely to buy (30%+)"),
         ],
         "can_act": can_act_on_queue(request.user),
         "is_manager": is_manager,

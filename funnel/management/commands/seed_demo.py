@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand
 
 from analytics.demo import build_demo_summaries
 from funnel.demo_data import load_demo
+from scoring.likelihood.jobs import start_training_unless_trained
 
 
 class Command(BaseCommand):
@@ -20,3 +21,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {summary}."))
         else:
             self.stdout.write("Demo data already loaded; users and passwords refreshed.")
+        # The likelihood model trains in the background (a worker picks it up as `make run` starts).
+        if start_training_unless_trained(cause="demo data"):
+            self.stdout.write("Likelihood model: training queued for the worker.")
