@@ -3,7 +3,7 @@
 UTM parameters come from the event's properties (`utm_source` … or, for ad and email
 clicks, the contract's `campaign`) and from the query string of `properties.url`.
 Real URLs are messy: keys and values arrive in any case, percent- or plus-encoded,
-repeated, or after a `#` (single-page apps put the query in the fragment). Keys are
+repeated, HTML-escaped (`&amp;`), or after a `#` (single-page apps put the query in the fragment). Keys are
 matched case-insensitively, values decoded, trimmed and case-folded; the first
 non-empty value of a repeated key wins.
 """
@@ -43,6 +43,9 @@ def parse_utm(url) -> dict[str, str]:
     found: dict[str, str] = {}
     for key, value in pairs:
         key = key.strip().casefold()
+        # Links copied out of HTML email templates keep their escaped `&amp;` separators.
+        while key.startswith("amp;"):
+            key = key[4:]
         if not key.startswith("utm_"):
             continue
         field = key[4:]
