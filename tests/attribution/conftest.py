@@ -24,6 +24,7 @@ from leads.models import Deal, DealStatus
 from leads.services import move_lead
 from leads.stages import Stage
 from tests import factories
+from tests.api.conftest import api_as, session_as  # noqa: F401 - the API tests' clients
 
 D0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -89,3 +90,4 @@ def story(db, settings) -> Story:
     settings.FUNNEL_ATTRIBUTION_WINDOW_DAYS = 90
     settings.FUNNEL_ATTRIBUTION_HALF_LIFE_DAYS = 7
     return build_story()
+
