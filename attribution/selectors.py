@@ -174,6 +174,9 @@ def attribution_table(filters: AttributionFilters) -> dict:
         per_key[key]  # a campaign that cost money and earned nothing is shown too
     table = []
     for key, values in per_key.items():
+        credited = any(value > 1e-9 for value in values["credit"].values()) or values["revenue"] > 1e-9
+        if not credited and key not in spend:
+            continue  # credited under other models only: shown in the model comparison
         key_spend = spend.get(key) if filters.by != Dimension.SOURCE else None
         cost = {
             milestone: (key_spend / values["credit"][milestone])
@@ -196,12 +199,22 @@ def attribution_table(filters: AttributionFilters) -> dict:
     return {
         "rows": table,
         "conversions": {milestone: int(round(total)) for milestone, total in conversions.items()},
-        "by_model": {key: per_model[key] for key in (row["key"] for row in table)},
+        "by_model": _model_comparison(table, per_model),
         "totals": {
             "spend": sum(value for value in spend.values()),
             "revenue": sum(row["revenue"] for row in table),
         },
     }
+
+
+def _model_comparison(table: list[dict], per_model: dict) -> dict[str, dict[str, float]]:
+    """Keys in the table's order, then those only other models credit (largest first)."""
+    order = [row["key"] for row in table if row["key"] in per_model]
+    rest = sorted(
+        (key for key in per_model if key not in set(order) and max(per_model[key].values()) > 1e-9),
+        key=lambda key: (-max(per_model[key].values()), key),
+    )
+    return {key: per_model[key] for key in order + rest}
 
 
 def campaign_names() -> list[str]:

@@ -90,4 +90,3 @@ def story(db, settings) -> Story:
     settings.FUNNEL_ATTRIBUTION_WINDOW_DAYS = 90
     settings.FUNNEL_ATTRIBUTION_HALF_LIFE_DAYS = 7
     return build_story()
-
