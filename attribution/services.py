@@ -42,6 +42,9 @@ def refresh_attribution(*, windows: list[int] | None = None) -> AttributionRefre
         with connection.cursor() as cursor:
             if dialect.postgres:
                 cursor.execute(f"ANALYZE {sql.TOUCH_TABLE}")
+                # The GROUP BY holds one row per milestone, day, campaign, channel and source;
+                # the default 4 MB spills it to disk from a few hundred thousand touches on.
+                cursor.execute("SET LOCAL work_mem = '64MB'")
             for window in windows or window_choices():
                 cursor.execute(
                     sql.credit_statement(

@@ -136,8 +136,7 @@ def credit_statement(d: Dialect, *, window_days: int, half_life_days: float, cha
         SELECT p.milestone, p.day, p.campaign, p.channel, p.source, p.value, {per_touch}
         FROM (
             SELECT c.milestone, c.value, {d.day("c.at")} AS day, t.campaign, {channel_case} AS channel, t.source,
-                   ROW_NUMBER() OVER (PARTITION BY c.lead_id, c.cycle, c.milestone
-                                      ORDER BY t.occurred_at, t.id) AS pos,
+                   ROW_NUMBER() OVER conversion AS pos,
                    COUNT(*) OVER conversion AS n,
                    {anchor("c.t_lead")} AS p_lead,
                    {anchor("c.t_mql")} AS p_mql,
@@ -148,7 +147,10 @@ def credit_statement(d: Dialect, *, window_days: int, half_life_days: float, cha
             FROM conversions c
             JOIN {TOUCH_TABLE} t ON t.lead_id = c.lead_id AND t.occurred_at <= c.at
                  AND {d.not_before("t.occurred_at", "c.at", window_days)}
-            WINDOW conversion AS (PARTITION BY c.lead_id, c.cycle, c.milestone)
+            -- One window for all: ordered for the positions, its frame the whole path for the
+            -- totals, so the database sorts each path once and passes over it once.
+            WINDOW conversion AS (PARTITION BY c.lead_id, c.cycle, c.milestone ORDER BY t.occurred_at, t.id
+                                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
         ) p
     ) x
     GROUP BY x.milestone, x.day, x.campaign, x.channel, x.source"""
