@@ -44,6 +44,11 @@ class Dialect:
         return f"CAST({value!r} AS double precision)" if self.postgres else f"CAST({value!r} AS REAL)"
 
     @property
+    def fence(self) -> str:
+        """A no-op OFFSET that stops a subquery from being merged into the query around it."""
+        return "OFFSET 0" if self.postgres else "LIMIT -1 OFFSET 0"
+
+    @property
     def float_type(self) -> str:
         return "double precision" if self.postgres else "REAL"
 
@@ -72,41 +77,50 @@ def conversions_cte(d: Dialect) -> str:
         UNION ALL SELECT 'customer', t_won, value, {columns} FROM cycles WHERE t_won IS NOT NULL)"""
 
 
-ANCHOR_COLUMN = {
-    "first": "1",
-    "last": "p.n",
-    "lead": "p.p_lead",
-    "mql": "p.p_mql",
-    "sql": "p.p_sql",
-    "customer": "p.p_won",
-}
+ANCHOR_COLUMN = {"first": "1", "last": "n", "lead": "p_lead", "mql": "p_mql", "sql": "p_sql", "customer": "p_won"}
+
+
+def _anchors(model: str, alias: str) -> list[tuple[str, float]]:
+    anchors, _ = POSITIONAL[model]
+    return [
+        (ANCHOR_COLUMN[name] if name == "first" else f"{alias}.{ANCHOR_COLUMN[name]}", share) for name, share in anchors
+    ]
+
+
+def path_terms(d: Dialect, model: str) -> dict[str, str]:
+    """Per path (the same on each of its rows), over the window level `p`: the share each
+    present anchor gains from the missing ones, and how many distinct touches are anchors.
+    Computed once per row in their own level, not once per use."""
+    positions = _anchors(model, "p")
+    if not positions:
+        return {}
+    present = " + ".join(f"(CASE WHEN {pos} > 0 THEN 1 ELSE 0 END)" for pos, _ in positions)
+    missing = " + ".join(f"(CASE WHEN {pos} > 0 THEN 0 ELSE {d.number(share)} END)" for pos, share in positions)
+    distinct = " + ".join(
+        "(CASE WHEN {pos} > 0{others} THEN 1 ELSE 0 END)".format(
+            pos=pos, others="".join(f" AND {pos} <> {earlier}" for earlier, _ in positions[:index])
+        )
+        for index, (pos, _) in enumerate(positions)
+    )
+    return {f"bonus_{model}": f"(({missing}) / ({present}))", f"anchors_{model}": f"({distinct})"}
 
 
 def positional_credit(d: Dialect, model: str) -> str:
-    """SQL for the credit of touch `p.pos` under a positional model, by `credit.credits`' rules."""
-    anchors, rest = POSITIONAL[model]
-    positions = [(ANCHOR_COLUMN[name], share) for name, share in anchors]
-    terms = []
-    if positions:
-        present = " + ".join(f"(CASE WHEN {pos} > 0 THEN 1 ELSE 0 END)" for pos, _ in positions)
-        missing = " + ".join(f"(CASE WHEN {pos} > 0 THEN 0 ELSE {d.number(share)} END)" for pos, share in positions)
-        bonus = f"(({missing}) / ({present}))"
-        terms += [f"(CASE WHEN {pos} = p.pos THEN {d.number(share)} + {bonus} ELSE 0 END)" for pos, share in positions]
-    if rest:
-        if positions:
-            distinct = " + ".join(
-                "(CASE WHEN {pos} > 0{others} THEN 1 ELSE 0 END)".format(
-                    pos=pos, others="".join(f" AND {pos} <> {earlier}" for earlier, _ in positions[:index])
-                )
-                for index, (pos, _) in enumerate(positions)
-            )
-            is_anchor = " OR ".join(f"p.pos = {pos}" for pos, _ in positions)
-            terms.append(
-                f"(CASE WHEN NOT ({is_anchor}) THEN {d.number(rest)} / (p.n - ({distinct})) "
-                f"WHEN p.n = ({distinct}) THEN {d.number(rest)} / ({distinct}) ELSE 0 END)"
-            )
-        else:
-            terms.append(f"({d.number(rest)} / p.n)")
+    """SQL for the credit of touch `q.pos` under a positional model, by `credit.credits`' rules."""
+    _, rest = POSITIONAL[model]
+    positions = _anchors(model, "q")
+    terms = [
+        f"(CASE WHEN {pos} = q.pos THEN {d.number(share)} + q.bonus_{model} ELSE 0 END)" for pos, share in positions
+    ]
+    if rest and positions:
+        is_anchor = " OR ".join(f"q.pos = {pos}" for pos, _ in positions)
+        anchors = f"q.anchors_{model}"
+        terms.append(
+            f"(CASE WHEN NOT ({is_anchor}) THEN {d.number(rest)} / (q.n - {anchors}) "
+            f"WHEN q.n = {anchors} THEN {d.number(rest)} / {anchors} ELSE 0 END)"
+        )
+    elif rest:
+        terms.append(f"({d.number(rest)} / q.n)")
     return " + ".join(terms)
 
 
@@ -121,37 +135,45 @@ def credit_statement(d: Dialect, *, window_days: int, half_life_days: float, cha
         )
 
     expressions = {model: positional_credit(d, model) for model in POSITIONAL}
-    expressions["time_decay"] = "(p.w / p.w_total)"
+    expressions["time_decay"] = "(q.w / q.w_total)"
+    terms = {name: sql for model in POSITIONAL for name, sql in path_terms(d, model).items()}
     credit_columns = ", ".join(f"credit_{model}" for model in MODELS)
     revenue_columns = ", ".join(f"revenue_{model}" for model in MODELS)
+    per_path = ", ".join(f"{sql} AS {name}" for name, sql in terms.items())
     per_touch = ", ".join(f"{expressions[model]} AS cr_{model}" for model in MODELS)
     sums = ", ".join(f"SUM(x.cr_{model})" for model in MODELS)
     revenue_sums = ", ".join(f"SUM(x.cr_{model} * x.value)" for model in MODELS)
+    # The fences keep the database from inlining a level into the next, which would
+    # evaluate each expression once per use instead of once per row.
     return f"""
     WITH {conversions_cte(d)}
     INSERT INTO {CREDIT_TABLE}
         (window_days, milestone, day, campaign, channel, source, {credit_columns}, {revenue_columns})
     SELECT {int(window_days)}, x.milestone, x.day, x.campaign, x.channel, x.source, {sums}, {revenue_sums}
     FROM (
-        SELECT p.milestone, p.day, p.campaign, p.channel, p.source, p.value, {per_touch}
+        SELECT q.milestone, q.day, q.campaign, q.channel, q.source, q.value, {per_touch}
         FROM (
-            SELECT c.milestone, c.value, {d.day("c.at")} AS day, t.campaign, {channel_case} AS channel, t.source,
-                   ROW_NUMBER() OVER conversion AS pos,
-                   COUNT(*) OVER conversion AS n,
-                   {anchor("c.t_lead")} AS p_lead,
-                   {anchor("c.t_mql")} AS p_mql,
-                   {anchor("c.t_sql")} AS p_sql,
-                   {anchor("c.t_won")} AS p_won,
-                   {weight} AS w,
-                   SUM({weight}) OVER conversion AS w_total
-            FROM conversions c
-            JOIN {TOUCH_TABLE} t ON t.lead_id = c.lead_id AND t.occurred_at <= c.at
-                 AND {d.not_before("t.occurred_at", "c.at", window_days)}
-            -- One window for all: ordered for the positions, its frame the whole path for the
-            -- totals, so the database sorts each path once and passes over it once.
-            WINDOW conversion AS (PARTITION BY c.lead_id, c.cycle, c.milestone ORDER BY t.occurred_at, t.id
-                                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-        ) p
+            SELECT p.*, {per_path}
+            FROM (
+                SELECT c.milestone, c.value, {d.day("c.at")} AS day, t.campaign, {channel_case} AS channel,
+                       t.source,
+                       ROW_NUMBER() OVER conversion AS pos,
+                       COUNT(*) OVER conversion AS n,
+                       {anchor("c.t_lead")} AS p_lead,
+                       {anchor("c.t_mql")} AS p_mql,
+                       {anchor("c.t_sql")} AS p_sql,
+                       {anchor("c.t_won")} AS p_won,
+                       {weight} AS w,
+                       SUM({weight}) OVER conversion AS w_total
+                FROM conversions c
+                JOIN {TOUCH_TABLE} t ON t.lead_id = c.lead_id AND t.occurred_at <= c.at
+                     AND {d.not_before("t.occurred_at", "c.at", window_days)}
+                -- One window for all: ordered for the positions, its frame the whole path for
+                -- the totals, so the database sorts each path once and passes over it once.
+                WINDOW conversion AS (PARTITION BY c.lead_id, c.cycle, c.milestone ORDER BY t.occurred_at, t.id
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+            ) p {d.fence}
+        ) q {d.fence}
     ) x
     GROUP BY x.milestone, x.day, x.campaign, x.channel, x.source"""
 

@@ -85,6 +85,22 @@ def build_story() -> Story:
     return Story(anna=anna, ben=ben)
 
 
+@pytest.fixture(autouse=True)
+def default_channel_rules(request):
+    """Transactional tests (worker, browser) flush every table, the default-rules data
+    migration's rows included; tests that use the database get them back."""
+    if "db" not in request.fixturenames and "transactional_db" not in request.fixturenames:
+        return
+    from attribution.channels import DEFAULT_RULES
+    from attribution.models import ChannelRule
+
+    if not ChannelRule.objects.exists():
+        ChannelRule.objects.bulk_create(
+            ChannelRule(position=(index + 1) * 10, field=field, match=match, values=values, channel=channel)
+            for index, (field, match, values, channel) in enumerate(DEFAULT_RULES)
+        )
+
+
 @pytest.fixture
 def story(db, settings) -> Story:
     settings.FUNNEL_ATTRIBUTION_WINDOW_DAYS = 90
