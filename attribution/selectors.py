@@ -4,11 +4,10 @@ campaign's leads, and one lead's touch paths (computed by the reference models).
 import calendar
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.db.models import Count, Max, Min, Sum
-from django.utils import timezone
 
 from leads.models import Deal, DealStatus, Lead, StageTransition
 from leads.stages import Stage
@@ -217,15 +216,6 @@ def _model_comparison(table: list[dict], per_model: dict) -> dict[str, dict[str,
     return {key: per_model[key] for key in order + rest}
 
 
-def campaign_names() -> list[str]:
-    return list(
-        AttributionCredit.objects.exclude(campaign="")
-        .values_list("campaign", flat=True)
-        .distinct()
-        .order_by("campaign")
-    )
-
-
 def recent_spend(*, limit: int = 200) -> list[CampaignSpend]:
     return list(CampaignSpend.objects.select_related("updated_by").order_by("-month", "campaign")[:limit])
 
@@ -342,12 +332,3 @@ def lead_touch_paths(*, lead: Lead, model: str, window_days: int | None = None) 
             ]
         result.append({**cycle, "reached": reached, "rows": rows})
     return result
-
-
-def today() -> date:
-    return timezone.now().date()
-
-
-def last_days(days: int = 90) -> tuple[date, date]:
-    end = today()
-    return end - timedelta(days=days - 1), end

@@ -10,6 +10,8 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from leads.stages import Stage
+
 from . import channels, sql, touches
 from .models import AttributionChange, AttributionCredit, AttributionRefresh, CampaignSpend, ChannelRule
 
@@ -90,8 +92,6 @@ def run_requested_refresh() -> AttributionRefresh:
 def on_lead_stage_change(lead, transition) -> None:
     """Registered with leads' stage-change listeners: a deal opened, won or lost changes
     the SQL and customer conversions, so the credits are rebuilt after the move commits."""
-    from leads.stages import Stage
-
     if transition.to_stage in (Stage.SQL, Stage.CUSTOMER) or transition.from_stage == Stage.SQL:
         request_refresh()
 

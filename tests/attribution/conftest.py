@@ -106,3 +106,12 @@ def story(db, settings) -> Story:
     settings.FUNNEL_ATTRIBUTION_WINDOW_DAYS = 90
     settings.FUNNEL_ATTRIBUTION_HALF_LIFE_DAYS = 7
     return build_story()
+
+
+@pytest.fixture
+def refreshed(story) -> Story:
+    """The story with its credits built (windows 30, 90 and 180 days)."""
+    from attribution.services import refresh_attribution
+
+    refresh_attribution()
+    return story

@@ -5,17 +5,10 @@ from datetime import date
 import pytest
 
 from attribution.models import AttributionChange, CampaignSpend
-from attribution.services import refresh_attribution
 from tests import factories
 
 pytestmark = pytest.mark.django_db
 MARCH = "from=2026-03-01&to=2026-03-31"
-
-
-@pytest.fixture
-def refreshed(story):
-    refresh_attribution()
-    return story
 
 
 def test_reply_has_exactly_the_contract_shape(session_as, marketer, refreshed):

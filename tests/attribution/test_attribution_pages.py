@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 MARCH = "?from=2026-03-01&to=2026-03-31"
 
 
-@pytest.fixture
-def refreshed(story):
-    refresh_attribution()
-    return story
-
-
 def test_marketer_sees_credited_conversions_per_campaign(client, marketer, refreshed):
     client.force_login(marketer)
     page = client.get("/analytics/attribution/" + MARCH + "&model=first_touch").content.decode()

@@ -7,7 +7,6 @@ import pytest
 from django.db.models import Sum
 
 from attribution.models import MODELS, AttributionCredit
-from attribution.services import refresh_attribution
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +23,6 @@ def credited(milestone: str, model: str, *, by: str = "campaign", revenue: bool 
     for row in rows:
         totals[row[by] or "Direct"] += row["total"]
     return {key: round(value, 4) for key, value in totals.items() if round(value, 4)}
-
-
-@pytest.fixture
-def refreshed(story):
-    refresh_attribution(windows=[90])
-    return story
 
 
 # MQL on day 6. Path: spring (capture, d0) · newsletter (email, d3) · retarget (ad, d5).
