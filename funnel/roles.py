@@ -56,3 +56,13 @@ def home_url_name(user) -> str:
     if has_role(user, Role.SALES_REP, Role.SALES_MANAGER):
         return "sales:queue"
     return "pipeline"
+
+
+def can_read_attribution(user) -> bool:
+    """Attribution and campaign return are for the roles that steer: marketers, managers, admins."""
+    return has_role(user, Role.MARKETER, Role.SALES_MANAGER, Role.ADMIN)
+
+
+def can_edit_marketing_spend(user) -> bool:
+    """Campaign spend and channel rules are marketing's to enter (and an admin's)."""
+    return has_role(user, Role.MARKETER, Role.ADMIN)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "scoring",
     "sales",
     "analytics",
+    "attribution",
 ]
 
 MIDDLEWARE = [
@@ -338,6 +339,14 @@ CELERY_BEAT_SCHEDULE["scoring-train-likelihood"] = {"task": "scoring.train_likel
 CELERY_BEAT_SCHEDULE["analytics-refresh"] = {
     "task": "analytics.refresh",
     "schedule": float(os.environ.get("FUNNEL_ANALYTICS_REFRESH_SECONDS", "600")),
+}
+# Attribution: how far before a conversion a touch still counts, the time-decay model's
+# half-life, and how often beat rebuilds the credits (a won deal also asks for a rebuild).
+FUNNEL_ATTRIBUTION_WINDOW_DAYS = int(os.environ.get("FUNNEL_ATTRIBUTION_WINDOW_DAYS", "90"))
+FUNNEL_ATTRIBUTION_HALF_LIFE_DAYS = float(os.environ.get("FUNNEL_ATTRIBUTION_HALF_LIFE_DAYS", "7"))
+CELERY_BEAT_SCHEDULE["attribution-refresh"] = {
+    "task": "attribution.refresh",
+    "schedule": float(os.environ.get("FUNNEL_ATTRIBUTION_REFRESH_SECONDS", "600")),
 }
 
 LOGGING = {

@@ -35,6 +35,7 @@ from .forms import (
     MoveForm,
 )
 from .models import ImportJob, ImportStatus
+from .panels import lead_panels
 from .stages import Stage, StageMoveRefused
 
 MARKETING_ROLES = (Role.MARKETER, Role.SALES_MANAGER, Role.ADMIN)
@@ -238,6 +239,7 @@ def lead_detail(request, lead_id: int):
             if role in (Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
             else None,
             "merged_count": len(history_ids) - 1,
+            "extra_panels": lead_panels(request=request, lead=lead),
         },
     )
 

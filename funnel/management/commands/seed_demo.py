@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from analytics.demo import build_demo_summaries
+from attribution.demo import build_demo_attribution, load_demo_attribution
 from funnel.demo_data import load_demo
 from scoring.likelihood.jobs import start_training_unless_trained
 
@@ -16,7 +17,9 @@ class Command(BaseCommand):
     def handle(self, *args, leads, seed, **options):
         loaded = load_demo(leads=leads, seed=seed, password=settings.FUNNEL_DEMO_PASSWORD)
         if loaded["leads"]:
+            loaded.update({f"attribution {name}": count for name, count in load_demo_attribution(seed=seed).items()})
             build_demo_summaries()
+            build_demo_attribution()
             summary = ", ".join(f"{count} {name}" for name, count in loaded.items())
             self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {summary}."))
         else:
