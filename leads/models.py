@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -103,8 +103,8 @@ class Lead(models.Model):
             models.Index(fields=["owner", "stage"], name="lead_owner_stage"),
             models.Index(fields=["-created_at", "-id"], name="lead_created_desc"),
             models.Index(fields=["-score", "-id"], name="lead_score_desc"),
-            # `ordering=-likelihood`: leads without a likelihood come last.
-            models.Index(F("likelihood").desc(nulls_last=True), F("id").desc(), name="lead_likelihood_desc"),
+            # `ordering=-likelihood` (leads without one last) has a PostgreSQL-only index,
+            # lead_likelihood_desc, made in migration 0005: SQLite cannot index NULLS LAST.
             models.Index(fields=["source"], name="lead_source"),
             models.Index(fields=["utm_campaign"], name="lead_campaign"),
         ]

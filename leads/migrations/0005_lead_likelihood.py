@@ -4,6 +4,21 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# `ordering=-likelihood` puts leads without a likelihood last. SQLite cannot index with
+# NULLS LAST (and needs no index at demo sizes), so the index is PostgreSQL's only and
+# lives here rather than in the model's Meta.
+def create_likelihood_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            "CREATE INDEX IF NOT EXISTS lead_likelihood_desc ON leads_lead (likelihood DESC NULLS LAST, id DESC)"
+        )
+
+
+def drop_likelihood_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP INDEX IF EXISTS lead_likelihood_desc")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -22,10 +37,7 @@ class Migration(migrations.Migration):
             name='likelihood_reasons',
             field=models.JSONField(blank=True, default=list),
         ),
-        migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(models.OrderBy(models.F('likelihood'), descending=True, nulls_last=True), models.OrderBy(models.F('id'), descending=True), name='lead_likelihood_desc'),
-        ),
+        migrations.RunPython(create_likelihood_index, drop_likelihood_index, elidable=False),
         migrations.AddConstraint(
             model_name='lead',
             constraint=models.CheckConstraint(condition=models.Q(('likelihood__isnull', True), models.Q(('likelihood__gte', 0), ('likelihood__lte', 1)), _connector='OR'), name='lead_likelihood_is_probability'),

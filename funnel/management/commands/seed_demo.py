@@ -1,9 +1,9 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from analytics.demo import build_demo_summaries
 from attribution.demo import build_demo_attribution, load_demo_attribution
-from funnel.demo_data import load_demo
+from funnel.demo_data import DemoRulesMissing, load_demo
 from scoring.likelihood.jobs import start_training_unless_trained
 
 
@@ -15,7 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7)
 
     def handle(self, *args, leads, seed, **options):
-        loaded = load_demo(leads=leads, seed=seed, password=settings.FUNNEL_DEMO_PASSWORD)
+        try:
+            loaded = load_demo(leads=leads, seed=seed, password=settings.FUNNEL_DEMO_PASSWORD)
+        except DemoRulesMissing as missing:
+            raise CommandError(str(missing)) from missing
         if loaded["leads"]:
             loaded.update({f"attribution {name}": count for name, count in load_demo_attribution(seed=seed).items()})
             build_demo_summaries()
