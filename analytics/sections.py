@@ -375,6 +375,24 @@ def build_sections(report: dict) -> list[Section]:
         [[row["label"], *outcome_cells(row)] for row in accuracy["by_rule"]],
         _bars(5, 6, 7, value_kind=RATE),
     )
+    model_vs_rules = Chart(
+        "accuracy-model",
+        "Rules and the learned model on the same holdout",
+        "How well the rule score, the likelihood model and a naive Bayes over fit fields rank and predict "
+        "buyers within 90 days (AUC: 0.5 is chance; lower log loss and calibration error are better).",
+        [
+            Column("Method", TEXT),
+            Column("AUC", DECIMAL),
+            Column("Log loss", DECIMAL),
+            Column("Calibration error", DECIMAL),
+            Column("Precision at capacity", RATE),
+        ],
+        [
+            [row["method"], row.get("auc"), row.get("log_loss"), row.get("ece"), row.get("precision_at_k")]
+            for row in accuracy.get("model_vs_rules", [])
+        ],
+        _bars(1, value_kind=DECIMAL),
+    )
     return [
         Section(
             "conversion",
@@ -397,7 +415,7 @@ def build_sections(report: dict) -> list[Section]:
             "accuracy",
             "Scoring accuracy",
             "Do our scores predict buying? The feedback loop from sales to marketing.",
-            [bands, rules],
+            [bands, rules, model_vs_rules],
         ),
     ]
 

@@ -12,6 +12,8 @@ from django.db import connection
 from django.db.models import Max, Sum
 
 from leads.stages import STAGE_INDEX, STAGE_ORDER, Stage
+from scoring.likelihood.report import METHODS as LIKELIHOOD_METHODS
+from scoring.models import LikelihoodModel
 
 from . import models as m
 
@@ -438,7 +440,18 @@ def scoring_accuracy(filters: ReportFilters) -> dict:
         .annotate(label=Max("rule_label"), **outcome)
         .order_by("-raised", "rule_key")
     ]
-    return {"by_score_band": bands, "by_rule": rules}
+    return {"by_score_band": bands, "by_rule": rules, "model_vs_rules": likelihood_comparison()}
+
+
+def likelihood_comparison() -> list[dict]:
+    """The published likelihood model beside the rule score (and naive Bayes) on the
+    model's holdout: how well each ranks and predicts buyers within 90 days."""
+    model = LikelihoodModel.objects.filter(published=True).order_by("-published_at", "-version").first()
+    if model is None:
+        return []
+    return [
+        {"method": label, "version": model.version, **model.metrics.get(key, {})} for key, label in LIKELIHOOD_METHODS
+    ]
 
 
 def funnel_report(filters: ReportFilters) -> dict:

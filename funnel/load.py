@@ -6,7 +6,6 @@ lead gets its creation transition so the lifecycle's invariant holds at any size
 
 import io
 import random
-from datetime import timedelta
 
 import orjson
 from django.db import connection, transaction
@@ -15,6 +14,8 @@ from django.utils import timezone
 from events.models import EngagementEvent, EventSource
 from leads.actors import Actor
 from leads.lifecycle import create_leads
+
+from .buyers import SIGNALS, plan_load_lead, write_later_moves
 
 EVENT_MIX = [
     ("page_view", {"url": "https://funnel.example/blog/scoring", "title": "blog"}),
@@ -50,9 +51,12 @@ def generate_load(*, leads: int, events: int, seed: int = 1, chunk: int = 50_000
     now = timezone.now()
     run_tag = f"load{seed}-{now.timestamp():.0f}"
     lead_ids: list[int] = []
+    plans: list = []
     for start in range(0, leads, chunk):
         size = min(chunk, leads - start)
         with transaction.atomic():
+            # Who buys and when (funnel/buyers.py): fields, creation time and stage path.
+            chunk_plans = [plan_load_lead(rng, now) for _ in range(size)]
             created = create_leads(
                 [
                     {
@@ -60,28 +64,33 @@ def generate_load(*, leads: int, events: int, seed: int = 1, chunk: int = 50_000
                         "first_name": "Load",
                         "last_name": str(start + offset),
                         "company": f"Company {rng.randint(1, 5000)}",
-                        "job_title": rng.choice(["VP Marketing", "Analyst", "Head of Sales", "Engineer"]),
                         "source": rng.choice(["website", "webinar", "paid_search", "referral"]),
                         "utm_campaign": rng.choice(["spring-launch", "pricing-push", ""]),
-                        "created_at": now - timedelta(days=rng.uniform(0, 90)),
+                        "created_at": plan.created_at,
+                        **plan.fields,
                     }
-                    for offset in range(size)
+                    for offset, plan in enumerate(chunk_plans)
                 ],
                 actor=Actor.system("generate_load"),
                 batch_size=5000,
             )
+            write_later_moves(leads=created, plans=chunk_plans)
             ids = [lead.pk for lead in created]
             lead_ids.extend(ids)
+            plans.extend(chunk_plans)
         if progress:
             progress("leads", len(lead_ids), leads)
     written = 0
+    weights = [plan.profile.activity for plan in plans]
     for start in range(0, events, chunk):
         size = min(chunk, events - start)
         batch = []
-        for offset in range(size):
-            kind, properties = rng.choice(EVENT_MIX)
-            occurred = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
-            batch.append((f"{run_tag}-e{start + offset}", rng.choice(lead_ids), kind, occurred, properties))
+        # Engaged people leave more events; a buyer's cluster before the purchase.
+        chosen = rng.choices(range(len(lead_ids)), weights=weights, k=size)
+        for offset, index in enumerate(chosen):
+            occurred, signal = plans[index].event_time(rng, now)
+            kind, properties = rng.choice(SIGNALS if signal else EVENT_MIX)
+            batch.append((f"{run_tag}-e{start + offset}", lead_ids[index], kind, occurred, properties))
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 _copy(

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "scoring",
     "sales",
     "analytics",
+    "attribution",
 ]
 
 MIDDLEWARE = [
@@ -294,6 +295,10 @@ FUNNEL_API_BAD_KEY_LIMIT = int(os.environ.get("FUNNEL_API_BAD_KEY_LIMIT", "20"))
 FUNNEL_BENCH_NOOP = env_bool("FUNNEL_BENCH_NOOP", False)
 # A customer's next scored engagement after this many quiet days opens a new cycle.
 FUNNEL_RECYCLE_QUIET_DAYS = int(os.environ.get("FUNNEL_RECYCLE_QUIET_DAYS", "30"))
+# Likelihood to buy: at most this many (lead, moment) snapshots per training run (a
+# fixed share of leads is sampled above it), and a rep's capacity for precision@k.
+FUNNEL_LIKELIHOOD_MAX_SNAPSHOTS = int(os.environ.get("FUNNEL_LIKELIHOOD_MAX_SNAPSHOTS", "200000"))
+FUNNEL_LIKELIHOOD_WEEKLY_CAPACITY = int(os.environ.get("FUNNEL_LIKELIHOOD_WEEKLY_CAPACITY", "50"))
 
 # --- Sales: assignment, SLAs, reasons, webhooks -------------------------------
 # New MQL alerts go round-robin to active sales reps (on in the demo).
@@ -329,9 +334,19 @@ CELERY_BEAT_SCHEDULE["sales-webhook-sweep"] = {"task": "sales.redeliver_stale_we
 # Folds the board's +1/−1 summary rows into one row per bucket.
 CELERY_BEAT_SCHEDULE["leads-compact-pipeline-counts"] = {"task": "leads.compact_pipeline_counts", "schedule": 60.0}
 # Rebuilds the funnel report's summary tables (set-based, a few scans of the source tables).
+# Retrains the likelihood model weekly (published only if not worse on the holdout).
+CELERY_BEAT_SCHEDULE["scoring-train-likelihood"] = {"task": "scoring.train_likelihood", "schedule": 7 * 86400.0}
 CELERY_BEAT_SCHEDULE["analytics-refresh"] = {
     "task": "analytics.refresh",
     "schedule": float(os.environ.get("FUNNEL_ANALYTICS_REFRESH_SECONDS", "600")),
+}
+# Attribution: how far before a conversion a touch still counts, the time-decay model's
+# half-life, and how often beat rebuilds the credits (a won deal also asks for a rebuild).
+FUNNEL_ATTRIBUTION_WINDOW_DAYS = int(os.environ.get("FUNNEL_ATTRIBUTION_WINDOW_DAYS", "90"))
+FUNNEL_ATTRIBUTION_HALF_LIFE_DAYS = float(os.environ.get("FUNNEL_ATTRIBUTION_HALF_LIFE_DAYS", "7"))
+CELERY_BEAT_SCHEDULE["attribution-refresh"] = {
+    "task": "attribution.refresh",
+    "schedule": float(os.environ.get("FUNNEL_ATTRIBUTION_REFRESH_SECONDS", "600")),
 }
 
 LOGGING = {

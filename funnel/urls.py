@@ -19,12 +19,14 @@ urlpatterns = [
     path("api/v1/", include("scoring.api_urls")),
     path("api/v1/", include("sales.api_urls")),
     path("api/v1/", include("analytics.api_urls")),
+    path("api/v1/", include("attribution.api_urls")),
     path("v1/", include("events.segment_urls")),
     path("", include("leads.urls")),
     path("", include("events.urls")),
     path("", include("scoring.urls")),
     path("", include("sales.urls")),
     path("", include("analytics.urls")),
+    path("", include("attribution.urls")),
     path("healthz", views.healthz, name="healthz"),
 ]
 

@@ -48,6 +48,8 @@ QUEUE_ROLES = frozenset({Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN})
 MANAGER_ROLES = frozenset({Role.SALES_MANAGER, Role.ADMIN})
 RULE_EDITORS = frozenset({Role.MARKETER, Role.ADMIN})
 RULE_READERS = frozenset({Role.MARKETER, Role.SALES_MANAGER, Role.ADMIN})
+# Campaign spend and channel rules are marketing's to enter (and an admin's).
+SPEND_EDITORS = frozenset({Role.MARKETER, Role.ADMIN})
 # Who may own a lead or hold an alert.
 OWNER_ROLES = frozenset({Role.SALES_REP, Role.SALES_MANAGER})
 
@@ -465,6 +467,26 @@ def can_read_rules(who) -> bool:
 
 
 def can_edit_rules(who) -> bool:
+    return as_principal(who).has_role(RULE_EDITORS)
+
+
+def can_read_attribution(who) -> bool:
+    """Attribution and campaign return are for the roles that steer: marketers, managers, admins."""
+    return as_principal(who).has_role(MARKETING_ROLES)
+
+
+def can_edit_marketing_spend(who) -> bool:
+    """Campaign spend and channel rules are marketing's to enter (and an admin's)."""
+    return as_principal(who).has_role(SPEND_EDITORS)
+
+
+def can_read_likelihood_model(who) -> bool:
+    """The likelihood model's page: the roles that read scoring rules."""
+    return as_principal(who).has_role(RULE_READERS)
+
+
+def can_train_likelihood_model(who) -> bool:
+    """Training or publishing a likelihood model: the roles that edit scoring rules."""
     return as_principal(who).has_role(RULE_EDITORS)
 
 

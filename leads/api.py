@@ -84,7 +84,8 @@ class LeadCursorPagination(pagination.BasePagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         params = request.query_params
-        sort = params.get("sort") or "-created"
+        # `ordering` is the name DRF clients expect (CONTRACT: `ordering=-likelihood`).
+        sort = params.get("sort") or params.get("ordering") or "-created"
         if sort not in selectors.LIST_SORTS:
             raise ApiError(
                 code="invalid",
@@ -149,7 +150,15 @@ class LeadCursorPagination(pagination.BasePagination):
                 "in": "query",
                 "required": False,
                 "schema": {"type": "string", "enum": self.sorts},
-                "description": "Order (each paired with id): -created (default), created, -score, score.",
+                "description": "Order (each paired with id): -created (default), created, -score, score, "
+                "-likelihood, likelihood (leads without a likelihood last).",
+            },
+            {
+                "name": "ordering",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": self.sorts},
+                "description": "The same as `sort` (e.g. `ordering=-likelihood`); `sort` wins when both are given.",
             },
             {
                 "name": "limit",
@@ -171,6 +180,7 @@ LEAD_EXAMPLE = {
     "phone": "",
     "country": "United Kingdom",
     "company_size": 120,
+    "likelihood": 0.34,
     "source": "website",
     "utm_source": "newsletter",
     "utm_medium": "email",

@@ -39,6 +39,9 @@ class LeadFilter(django_filters.FilterSet):
     )
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte")
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte")
+    likelihood_min = django_filters.NumberFilter(
+        field_name="likelihood", lookup_expr="gte", help_text="Likelihood to buy at least (0–1)."
+    )
     source = django_filters.CharFilter(field_name="source")
     campaign = django_filters.CharFilter(field_name="utm_campaign", help_text="The lead's utm_campaign.")
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")

@@ -53,7 +53,10 @@ SORTS = {
     "created": "Oldest first",
     "-score": "Highest score",
     "score": "Lowest score",
+    "-likelihood": "Most likely to buy",
+    "likelihood": "Least likely to buy",
 }
+LIKELIHOOD_FILTERS = [("", "Any likelihood"), ("0.3", "High (30% or more)"), ("0.1", "Medium or high (10% or more)")]
 
 
 class LeadFilterForm(BoardFilterForm):
@@ -62,6 +65,9 @@ class LeadFilterForm(BoardFilterForm):
     score_min = forms.IntegerField(required=False, min_value=0, label="Score from")
     score_max = forms.IntegerField(required=False, min_value=0, label="Score to")
     sort = forms.ChoiceField(required=False, choices=list(SORTS.items()), label="Sort")
+    likelihood = forms.TypedChoiceField(
+        required=False, choices=LIKELIHOOD_FILTERS, coerce=float, empty_value=None, label="Likelihood to buy"
+    )
 
     field_order = ["q", "stage", "owner", "source", "campaign", "score_min", "score_max", "created_from", "created_to"]
 
@@ -82,6 +88,7 @@ class LeadFilterForm(BoardFilterForm):
             "stage": data["stage"] or None,
             "score_min": data["score_min"],
             "score_max": data["score_max"],
+            "likelihood_min": data.get("likelihood"),
         }
 
     def sort_key(self) -> str:

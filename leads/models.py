@@ -6,6 +6,11 @@ from django.utils import timezone
 
 from .stages import MoveKind, Stage
 
+# Likelihood bands (lower bounds) a rep reads at a glance; with buyers a minority,
+# 30% is already several times the base rate.
+LIKELIHOOD_HIGH = 0.30
+LIKELIHOOD_MEDIUM = 0.10
+
 # A person's own fields and where they came from: what forms, the API and imports edit.
 PROFILE_FIELDS = [
     "email",
@@ -64,6 +69,11 @@ class Lead(models.Model):
     # How many MQL crossings this cycle has had: the alert's idempotency key.
     mql_crossings = models.PositiveIntegerField(default=0)
     last_engaged_at = models.DateTimeField(null=True, blank=True)
+    # Likelihood to buy within 90 days (0–1) and its reasons ([{"feature", "label",
+    # "contribution"}], strongest first), written by scoring's learned model when the
+    # lead is rescored; null while no model is published.
+    likelihood = models.FloatField(null=True, blank=True)
+    likelihood_reasons = models.JSONField(default=list, blank=True)
 
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_leads"
@@ -83,12 +93,18 @@ class Lead(models.Model):
             ),
             models.CheckConstraint(condition=Q(score__gte=0), name="lead_score_not_negative"),
             models.CheckConstraint(condition=Q(stage__in=Stage.values), name="lead_stage_known"),
+            models.CheckConstraint(
+                condition=Q(likelihood__isnull=True) | Q(likelihood__gte=0, likelihood__lte=1),
+                name="lead_likelihood_is_probability",
+            ),
         ]
         indexes = [
             models.Index(fields=["stage", "-score", "id"], name="lead_stage_score"),
             models.Index(fields=["owner", "stage"], name="lead_owner_stage"),
             models.Index(fields=["-created_at", "-id"], name="lead_created_desc"),
             models.Index(fields=["-score", "-id"], name="lead_score_desc"),
+            # `ordering=-likelihood` (leads without one last) has a PostgreSQL-only index,
+            # lead_likelihood_desc, made in migration 0005: SQLite cannot index NULLS LAST.
             models.Index(fields=["source"], name="lead_source"),
             models.Index(fields=["utm_campaign"], name="lead_campaign"),
         ]
@@ -113,6 +129,22 @@ class Lead(models.Model):
     @property
     def stage_label(self) -> str:
         return Stage(self.stage).label
+
+    @property
+    def likelihood_band(self) -> str | None:
+        if self.likelihood is None:
+            return None
+        if self.likelihood >= LIKELIHOOD_HIGH:
+            return "high"
+        return "medium" if self.likelihood >= LIKELIHOOD_MEDIUM else "low"
+
+    @property
+    def likelihood_reasons_up(self) -> list:
+        return [item for item in self.likelihood_reasons or [] if item["contribution"] > 0]
+
+    @property
+    def likelihood_reasons_down(self) -> list:
+        return [item for item in self.likelihood_reasons or [] if item["contribution"] < 0]
 
 
 class ActorKind(models.TextChoices):

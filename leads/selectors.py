@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
 from . import access, details, trail
 from .models import Activity, Deal, Lead, LeadChange, LeadMerge, PipelineCount, StageTransition
@@ -211,13 +211,29 @@ def lead_timeline(*, lead_ids: list[int], transitions: list[StageTransition], li
 # --- Lead list ------------------------------------------------------------------
 
 # Sort key → the indexed column it walks (each index pairs the column with id).
-LIST_SORTS = {"-created": "created_at", "created": "created_at", "-score": "score", "score": "score"}
+LIST_SORTS = {
+    "-created": "created_at",
+    "created": "created_at",
+    "-score": "score",
+    "score": "score",
+    "-likelihood": "likelihood",
+    "likelihood": "likelihood",
+}
 
 
 def filtered_leads(
-    *, user, board: BoardFilters = BoardFilters(), q: str = "", stage=None, score_min=None, score_max=None
+    *,
+    user,
+    board: BoardFilters = BoardFilters(),
+    q: str = "",
+    stage=None,
+    score_min=None,
+    score_max=None,
+    likelihood_min=None,
 ):
     leads = leads_visible_to(user).filter(board.as_lead_filter())
+    if likelihood_min is not None:
+        leads = leads.filter(likelihood__gte=likelihood_min)
     if q:
         leads = leads.filter(
             Q(email__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q) | Q(company__icontains=q)
@@ -251,6 +267,8 @@ def lead_page(*, leads, sort: str = "-created", cursor: str | None = None, size:
 
     column = LIST_SORTS.get(sort, "created_at")
     descending = sort.startswith("-")
+    if column == "likelihood":
+        return _likelihood_page(leads=leads, descending=descending, cursor=cursor, size=size)
     if cursor:
         value, last_id = signing.loads(cursor, salt="leads.list")
         if column == "created_at":
@@ -275,4 +293,35 @@ def lead_page(*, leads, sort: str = "-created", cursor: str | None = None, size:
         rows = rows[:size]
         last = rows[-1]
         next_cursor = signing.dumps([_cursor_value(last, column), last.pk], salt="leads.list")
+    return LeadPage(leads=rows, next_cursor=next_cursor)
+
+
+def _likelihood_page(*, leads, descending: bool, cursor: str | None, size: int) -> LeadPage:
+    """Keyset pages by likelihood, leads without one last (the index's NULLS LAST order):
+    a cursor on a NULL continues among the NULLs by id."""
+    from django.core import signing
+
+    if cursor:
+        value, last_id = signing.loads(cursor, salt="leads.list")
+        after_id = Q(id__lt=last_id) if descending else Q(id__gt=last_id)
+        if value is None:
+            leads = leads.filter(Q(likelihood__isnull=True) & after_id)
+        elif descending:
+            leads = leads.filter(
+                Q(likelihood__lt=value) | Q(likelihood=value, id__lt=last_id) | Q(likelihood__isnull=True)
+            )
+        else:
+            leads = leads.filter(
+                Q(likelihood__gt=value) | Q(likelihood=value, id__gt=last_id) | Q(likelihood__isnull=True)
+            )
+    if descending:
+        order = [F("likelihood").desc(nulls_last=True), F("id").desc()]
+    else:
+        order = [F("likelihood").asc(nulls_last=True), F("id").asc()]
+    rows = list(leads.select_related("owner").order_by(*order)[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = signing.dumps([last.likelihood, last.pk], salt="leads.list")
     return LeadPage(leads=rows, next_cursor=next_cursor)

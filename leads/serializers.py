@@ -25,6 +25,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "stage_label",
             "stage_entered_at",
             "score",
+            "likelihood",
             "cycle",
             "recycle_count",
             "owner",
@@ -75,13 +76,26 @@ class TransitionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LikelihoodReasonSerializer(serializers.Serializer):
+    feature = serializers.CharField(help_text="The feature's stable name, e.g. `pricing_7d_2`.")
+    label = serializers.CharField(help_text="How a person reads it, e.g. `Pricing page 2–3× in 7 days`.")
+    contribution = serializers.FloatField(help_text="Its signed effect on the model's log-odds.")
+
+
 class LeadDetailSerializer(LeadSerializer):
+    likelihood_reasons = LikelihoodReasonSerializer(many=True, read_only=True)
     recent_events = EventSerializer(many=True, read_only=True)
     stage_history = TransitionSerializer(many=True, read_only=True)
     score_explanation = serializers.JSONField(read_only=True, allow_null=True)
 
     class Meta(LeadSerializer.Meta):
-        fields = [*LeadSerializer.Meta.fields, "recent_events", "stage_history", "score_explanation"]
+        fields = [
+            *LeadSerializer.Meta.fields,
+            "likelihood_reasons",
+            "recent_events",
+            "stage_history",
+            "score_explanation",
+        ]
         read_only_fields = fields
 
 

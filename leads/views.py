@@ -33,6 +33,7 @@ from .forms import (
     MoveForm,
 )
 from .models import ImportJob, ImportStatus
+from .panels import lead_panels
 from .stages import Stage, StageMoveRefused
 
 
@@ -219,6 +220,7 @@ def lead_detail(request, lead_id: int):
             "can_edit": access.can_edit_leads(request.user),
             "sales_actions": _sales_actions_template() if access.can_use_queue(request.user) else None,
             "merged_count": len(history_ids) - 1,
+            "extra_panels": lead_panels(request=request, lead=lead),
         },
     )
 

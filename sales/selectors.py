@@ -8,23 +8,26 @@ from django.utils import timezone
 
 from events.models import ApiKey
 from leads import access
-from leads.models import Activity, Deal, DealStatus, Lead, StageTransition
+from leads.models import LIKELIHOOD_HIGH, Activity, Deal, DealStatus, Lead, StageTransition
 from leads.selectors import leads_visible_to
 from leads.stages import Stage
 
 from .models import AlertStatus, Notification, SalesAlert, WebhookDelivery, WebhookEndpoint
 
-QUEUE_FILTERS = ("all", "mine", "unassigned", "overdue", "decayed")
+QUEUE_FILTERS = ("all", "mine", "unassigned", "overdue", "decayed", "likely")
+QUEUE_SORTS = ("score", "likelihood")
 
 
 @dataclass(frozen=True)
 class QueueFilters:
     view: str = "all"
+    sort: str = "score"
 
     @classmethod
     def parse(cls, data) -> "QueueFilters":
         view = (data.get("filter") or data.get("view") or "all").strip().lower()
-        return cls(view=view if view in QUEUE_FILTERS else "all")
+        sort = (data.get("sort") or "score").strip().lower()
+        return cls(view=view if view in QUEUE_FILTERS else "all", sort=sort if sort in QUEUE_SORTS else "score")
 
 
 def open_alert_for(lead_id: int) -> SalesAlert | None:
@@ -71,6 +74,10 @@ def sales_queue_for(*, user, filters: QueueFilters | None = None) -> QuerySet[Sa
         alerts = alerts.filter(Q(overdue=True) | Q(due_at__lte=timezone.now()))
     elif filters.view == "decayed":
         alerts = alerts.filter(decayed_below_recycle=True)
+    elif filters.view == "likely":
+        alerts = alerts.filter(lead__likelihood__gte=LIKELIHOOD_HIGH)
+    if filters.sort == "likelihood":
+        alerts = alerts.order_by(F("lead__likelihood").desc(nulls_last=True), "-score", "raised_at", "id")
     return alerts
 
 

@@ -95,6 +95,7 @@ def queue(request):
             ("unassigned", "Unassigned"),
             ("overdue", "Overdue"),
             ("decayed", "Decayed below recycle"),
+            ("likely", "Likely to buy (30%+)"),
         ],
         "can_act": access.can_use_queue(request.user),
         "is_manager": is_manager,

@@ -263,3 +263,78 @@ class RulePreview(models.Model):
         """Queued or running, with no heartbeat for longer than the lease."""
         unfinished = self.status in (PreviewStatus.QUEUED, PreviewStatus.RUNNING)
         return unfinished and self.updated_at < (now or timezone.now()) - self.LEASE
+
+
+class LikelihoodModel(models.Model):
+    """One trained version of the likelihood-to-buy model, stored as data (never a
+    pickle): a logistic regression over one-hot features, so loading it runs no code
+    and each lead's explanation is its coefficients. `metrics` holds the holdout
+    comparison with the rule score and a naive Bayes baseline, measured in the same run."""
+
+    version = models.PositiveIntegerField(unique=True)
+    trained_at = models.DateTimeField(default=timezone.now)
+    # The feature spec the coefficients belong to: names, labels, bins and categories.
+    feature_names = models.JSONField(default=list)
+    feature_labels = models.JSONField(default=list)
+    coefficients = models.JSONField(default=list)
+    intercept = models.FloatField(default=0.0)
+    bins = models.JSONField(default=dict)
+    horizon_days = models.PositiveIntegerField(default=90)
+    train_snapshots = models.PositiveIntegerField(default=0)
+    train_positives = models.PositiveIntegerField(default=0)
+    holdout_snapshots = models.PositiveIntegerField(default=0)
+    holdout_positives = models.PositiveIntegerField(default=0)
+    train_until = models.DateTimeField(null=True, blank=True)
+    holdout_from = models.DateTimeField(null=True, blank=True)
+    holdout_until = models.DateTimeField(null=True, blank=True)
+    # {"model": {"auc", "log_loss", "ece", "precision_at_k"}, "rules": {...}, "naive_bayes": {...},
+    #  "current_on_holdout": {...} | null, "k": 50}
+    metrics = models.JSONField(default=dict)
+    reliability = models.JSONField(default=list)
+    lift = models.JSONField(default=list)
+    published = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    # Why it was or was not published ("not worse than version 3 on the same holdout").
+    decision = models.TextField(blank=True)
+    seconds = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["-version"]
+        indexes = [models.Index(fields=["-published_at"], name="likelihood_model_published")]
+
+    def __str__(self) -> str:
+        return f"Likelihood model v{self.version}"
+
+
+class LikelihoodTrainingStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Training"
+    DONE = "done", "Finished"
+    NOT_ENOUGH_HISTORY = "not_enough", "Not enough history"
+    FAILED = "failed", "Failed"
+
+
+class LikelihoodTraining(models.Model):
+    """One training run (the button, the weekly beat, the command): its progress for the
+    model page's progress bar, and its outcome."""
+
+    cause = models.CharField(max_length=100)
+    status = models.CharField(
+        max_length=12, choices=LikelihoodTrainingStatus.choices, default=LikelihoodTrainingStatus.QUEUED
+    )
+    percent = models.PositiveSmallIntegerField(default=0)
+    step = models.CharField(max_length=200, blank=True)
+    message = models.TextField(blank=True)
+    model = models.ForeignKey(LikelihoodModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in (LikelihoodTrainingStatus.QUEUED, LikelihoodTrainingStatus.RUNNING)

@@ -88,13 +88,23 @@ def _fit_match(rule: RuleSpec, params: Params) -> str:
 
 
 def scores_cte(
-    *, rules: list[RuleSpec], params: Params, lead_ids_param: str, as_of_param: str, explain_when: str = "true"
+    *,
+    rules: list[RuleSpec],
+    params: Params,
+    lead_ids_param: str,
+    as_of_param: str,
+    explain_when: str = "true",
+    cycle_as_of: bool = False,
 ) -> str:
     """CTEs ending in `scores(id, old_score, score, contributions)` for the chunk's leads.
 
     Contributions (the explanation, as jsonb) are built only for the leads where
     `explain_when` holds (an expression over `s.score` and `s.old_score`): building
-    them is the dearest part, and an unchanged score needs no new explanation."""
+    them is the dearest part, and an unchanged score needs no new explanation.
+
+    `cycle_as_of`: the window starts at the last new cycle up to `as_of` (a score at a
+    past moment, for the likelihood model's training), not at the lead's latest one."""
+    cycle_filter = f" AND t.occurred_at <= {as_of_param}" if cycle_as_of else ""
     behaviour = [r for r in rules if r.is_behaviour]
     fit = [r for r in rules if not r.is_behaviour]
     # `ordinal` is the rule's place in `rules` (the marketer's order): the explanation
@@ -117,7 +127,7 @@ def scores_cte(
                    l.utm_campaign, l.utm_term, l.utm_content,
                    CASE WHEN l.cycle > 1 THEN (
                        SELECT max(t.occurred_at) FROM leads_stagetransition t
-                       WHERE t.lead_id = l.id AND t.kind = 'new_cycle') END AS window_start
+                       WHERE t.lead_id = l.id AND t.kind = 'new_cycle'{cycle_filter}) END AS window_start
             FROM (SELECT DISTINCT unnest({lead_ids_param}) AS id) ids JOIN leads_lead l ON l.id = ids.id)""",
     ]
     per_rule_parts = []

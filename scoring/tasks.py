@@ -8,6 +8,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from . import previews, services
+from .likelihood import jobs as likelihood_jobs
 
 # Deadlocks, dropped connections and a restarting database are worth a retry with
 # backoff; the work is idempotent (marks, crossing numbers, job cursors).
@@ -44,3 +45,9 @@ def run_rescore_job(job_id: int) -> None:
 @shared_task(name=previews.PREVIEW_TASK, ignore_result=True)
 def run_rule_preview(preview_id: int) -> None:
     previews.run_rule_preview(preview_id=preview_id)
+
+
+@shared_task(name=likelihood_jobs.TRAIN_TASK, **RETRY)
+def train_likelihood(training_id: int | None = None) -> None:
+    # Without an id: the weekly beat, a run of its own.
+    likelihood_jobs.run_training(training_id=training_id, cause="weekly retrain")

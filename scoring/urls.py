@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import model_views, views
 
 app_name = "scoring"
 
@@ -16,4 +16,8 @@ urlpatterns = [
     path("scoring/rules/previews/<int:pk>/publish/", views.preview_publish, name="preview-publish"),
     path("scoring/rules/previews/<int:pk>/restart/", views.preview_restart, name="preview-restart"),
     path("scoring/rules/rescore-progress/", views.rescore_progress, name="rescore-progress"),
+    path("scoring/model/", model_views.model_page, name="model"),
+    path("scoring/model/train/", model_views.model_train, name="model-train"),
+    path("scoring/model/trainings/<int:pk>/", model_views.model_progress, name="model-progress"),
+    path("scoring/model/v<int:version>.csv", model_views.model_csv, name="model-csv"),
 ]

@@ -1,6 +1,6 @@
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Count, F, OuterRef, Subquery
 from django.test import RequestFactory
 
@@ -67,3 +67,11 @@ def test_demo_alerts_explain_their_score_with_the_real_rules(seeded):
     alert = SalesAlert.objects.order_by("id").first()
     assert alert.score >= 50
     assert {"rule_id", "label", "points"} <= set(alert.contributions[0])
+
+
+def test_seeding_without_the_default_rules_stops_with_a_message_instead_of_spinning():
+    from scoring.models import ScoringRule
+
+    ScoringRule.objects.update(active=False)
+    with pytest.raises(CommandError, match="restore the default rules"):
+        call_command("seed_demo", leads=20, seed=3)

@@ -23,6 +23,7 @@ from leads.stages import Stage
 
 from .. import sql as score_sql
 from ..computation import RuleSpec, ScoreResult, evaluate, event_matches
+from ..likelihood.refresh import refresh_likelihoods
 from ..models import ScoreChange, ScoringSettings
 from ..selectors import active_rule_specs, cycle_started_at, scoring_settings
 from .doorbell import ring_rescore_doorbell
@@ -95,6 +96,7 @@ def rescore_leads(*, lead_ids: Iterable[int], cause: str, as_of: datetime | None
         for lead_id, score, contributions in candidates:
             if cross_mql_threshold(lead_id=lead_id, score=score, contributions=contributions, thresholds=thresholds):
                 outcome.crossings.append(lead_id)
+        refresh_likelihoods(lead_ids=locked_ids, as_of=as_of)
     return outcome
 
 

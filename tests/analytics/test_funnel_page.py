@@ -31,7 +31,8 @@ def test_marketer_reads_every_section_of_the_report(client, marketer, story):
         "Scoring accuracy",
     ]:
         assert f">{heading}</h2>" in page
-    assert page.count('role="img"') == 15
+    # 15 charts, and the learned model beside the rules in scoring accuracy.
+    assert page.count('role="img"') == 16
     assert '<title id="conversion-title">Leads entering each stage</title>' in page
 
 

@@ -59,6 +59,7 @@ REJECT = {"reason": "no_budget"}
 ACCEPT_BY_MOVE = {"to": "sal"}
 REJECT_BY_MOVE = {"to": "nurture", "reason": "No budget this year", "reason_code": "no_budget"}
 NEW_CUSTOMER = {"email": "matrix-customer@example.com", "stage": "customer"}
+SPEND = {"campaign": "matrix", "month": "2026-03", "amount": 100}
 NEW_RULE = {"label": "Matrix rule", "kind": "behaviour", "event_type": "webinar_attended", "points": 5}
 
 # fmt: off
@@ -95,6 +96,10 @@ API = [
     ("POST",   "/api/v1/queue/{alert}/reject",        REJECT,              "401 403  403  403  200  403  200  200  403  200  403  200  200"),
     # leads:read admits reps, but the report is for the roles that steer.
     ("GET",    "/api/v1/analytics/funnel",            None,                "401 403  200  403  403  403  200  403  200  403  403  200  200"),
+    ("GET",    "/api/v1/analytics/attribution",       None,                "401 403  200  403  403  403  200  403  200  403  403  200  200"),
+    ("GET",    "/api/v1/campaign-spend",              None,                "401 403  200  403  403  403  200  403  200  403  403  200  200"),
+    # Spend is marketing's to enter: leads:write, and a marketer's or admin's role.
+    ("POST",   "/api/v1/campaign-spend",              SPEND,               "401 403  403  201  403  403  201  403  201  403  403  403  201"),
 ]
 
 PAGES = {
@@ -112,6 +117,9 @@ PAGES = {
     "/my-leads/":                       "302 302  302  302  302  302  302  302  403  200  200  200  200",
     "/scoring/rules/":                  "302 302  302  302  302  302  302  302  200  403  403  200  200",
     "/analytics/funnel/":               "302 302  302  302  302  302  302  302  200  403  403  200  200",
+    "/analytics/attribution/":          "302 302  302  302  302  302  302  302  200  403  403  200  200",
+    "/analytics/attribution/spend/":    "302 302  302  302  302  302  302  302  200  403  403  200  200",
+    "/analytics/attribution/channels/": "302 302  302  302  302  302  302  302  200  403  403  200  200",
     "/settings/":                       "302 302  302  302  302  302  302  302  403  403  403  403  200",
     # Django's admin sends everyone who is not staff to its own login page.
     "/admin/":                          "302 302  302  302  302  302  302  302  302  302  302  302  200",

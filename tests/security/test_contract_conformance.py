@@ -85,6 +85,9 @@ SLASH_REQUESTS = [
     ("POST", "/api/v1/queue/999999999/accept", None),
     ("POST", "/api/v1/queue/{alert}/reject", {"reason": "not a reason"}),
     ("GET", "/api/v1/analytics/funnel", None),
+    ("GET", "/api/v1/analytics/attribution", None),
+    ("GET", "/api/v1/campaign-spend", None),
+    ("POST", "/api/v1/campaign-spend", {"campaign": "", "month": "never", "amount": -1}),
 ]
 
 
@@ -281,6 +284,9 @@ def _operation(schema: dict, method: str, path: str) -> dict:
 
 OPERATIONS = [
     ("GET", "/api/v1/analytics/funnel"),
+    ("GET", "/api/v1/analytics/attribution"),
+    ("GET", "/api/v1/campaign-spend"),
+    ("POST", "/api/v1/campaign-spend"),
     ("POST", "/api/v1/events"),
     ("GET", "/api/v1/leads"),
     ("POST", "/api/v1/leads"),

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0004_lead_fillfactor'),
+        ('leads', '0005_lead_likelihood'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
