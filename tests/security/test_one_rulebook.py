@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["analytics", "events", "funnel", "leads", "sales", "scoring"]
+APPS = ["analytics", "attribution", "events", "funnel", "leads", "sales", "scoring"]
 RULEBOOK = ROOT / "leads" / "access.py"
 
 # A role set (`EDITOR_ROLES = …`), a role named in a check, or a role asked for directly.
