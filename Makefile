@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 export PORT
+# honcho hands each process its own PORT (web 8000, worker 8100, beat 8200): the web
+# server binds to FUNNEL_WEB_PORT, and the worker's email/webhook links use it too.
+FUNNEL_WEB_PORT := $(PORT)
+export FUNNEL_WEB_PORT
 
 .PHONY: run test install migrate seed lint format bench bench-ingest bench-rescore bench-latency compose-check smoke clean
 

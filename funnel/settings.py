@@ -239,6 +239,10 @@ if not DEBUG:
 
 # --- Funnel -----------------------------------------------------------------
 PORT = int(os.environ.get("PORT", "8000"))
+# The port people open in a browser. Under `make run`, honcho gives every process its
+# own PORT (the worker's is the web's + 100), so the Makefile passes the web's port to
+# all of them as FUNNEL_WEB_PORT; links built by the worker must not use its own PORT.
+FUNNEL_WEB_PORT = int(os.environ.get("FUNNEL_WEB_PORT") or PORT)
 FUNNEL_DEMO_PASSWORD = os.environ.get("FUNNEL_DEMO_PASSWORD", "funnel-demo")
 FUNNEL_REQUIRE_SERVICES = env_bool("FUNNEL_REQUIRE_SERVICES", False)
 FUNNEL_CORS_ORIGINS = env_list("FUNNEL_CORS_ORIGINS")
@@ -270,8 +274,8 @@ FUNNEL_REJECT_REASONS = {
     "duplicate": "Duplicate",
     "other": "Other",
 }
-# Links in notification emails point here.
-FUNNEL_BASE_URL = os.environ.get("FUNNEL_BASE_URL", f"http://localhost:{PORT}").rstrip("/")
+# Links in notification emails and webhooks point here: the web server people use.
+FUNNEL_BASE_URL = (os.environ.get("FUNNEL_BASE_URL") or f"http://127.0.0.1:{FUNNEL_WEB_PORT}").rstrip("/")
 FUNNEL_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("FUNNEL_WEBHOOK_MAX_ATTEMPTS", "8"))
 FUNNEL_WEBHOOK_TIMEOUT = float(os.environ.get("FUNNEL_WEBHOOK_TIMEOUT", "10"))
 # First retry after this many seconds, doubling each time, capped at an hour.

@@ -11,6 +11,7 @@ from funnel.roles import Role, is_sales_manager, role_of
 from leads.models import Activity, Deal, DealStatus, Lead
 from leads.selectors import leads_visible_to, live_leads
 from leads.stages import Stage
+from scoring.models import ScoreChange
 
 from .models import AlertStatus, Notification, SalesAlert, WebhookDelivery, WebhookEndpoint
 
@@ -33,14 +34,26 @@ def _latest_activity(field: str):
     )
 
 
+def _current_contributions():
+    """The lead's explanation as of its last rescore (what its page shows), not the one
+    stored on the alert when it was raised: rules change, and scores decay."""
+    return Subquery(
+        ScoreChange.objects.filter(lead_id=OuterRef("lead_id")).order_by("-at", "-id").values("contributions")[:1]
+    )
+
+
 def sales_queue_for(*, user, filters: QueueFilters | None = None) -> QuerySet[SalesAlert]:
-    """Open MQL alerts, highest score first, then oldest: lead, assignee and last
-    activity come in the same query."""
+    """Open MQL alerts, highest score first, then oldest: lead, assignee, last activity
+    and the lead's current explanation come in the same query."""
     filters = filters or QueueFilters()
     alerts = (
         SalesAlert.objects.filter(status=AlertStatus.OPEN)
         .select_related("lead", "assignee")
-        .annotate(last_activity_at=_latest_activity("occurred_at"), last_activity_kind=_latest_activity("kind"))
+        .annotate(
+            last_activity_at=_latest_activity("occurred_at"),
+            last_activity_kind=_latest_activity("kind"),
+            current_contributions=_current_contributions(),
+        )
         .order_by("-score", "raised_at", "id")
     )
     if filters.view == "mine":

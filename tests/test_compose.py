@@ -29,3 +29,9 @@ def test_app_services_wait_for_healthy_backing_services():
     services = load()["services"]
     for name in ("web", "worker", "beat"):
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_worker_links_point_at_the_published_web_port():
+    services = load()["services"]
+    assert "${PORT:-8000}" in services["worker"]["environment"]["FUNNEL_BASE_URL"]
+    assert services["web"]["ports"] == ["${PORT:-8000}:8000"]
