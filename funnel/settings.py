@@ -274,6 +274,8 @@ FUNNEL_REJECT_REASONS = {
     "duplicate": "Duplicate",
     "other": "Other",
 }
+# The currency the funnel report shows sums of deal values in (and a new deal's default).
+FUNNEL_CURRENCY = os.environ.get("FUNNEL_CURRENCY", "EUR").upper()
 # Links in notification emails and webhooks point here: the web server people use.
 FUNNEL_BASE_URL = (os.environ.get("FUNNEL_BASE_URL") or f"http://127.0.0.1:{FUNNEL_WEB_PORT}").rstrip("/")
 FUNNEL_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("FUNNEL_WEBHOOK_MAX_ATTEMPTS", "8"))

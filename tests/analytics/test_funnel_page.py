@@ -31,7 +31,7 @@ def test_marketer_reads_every_section_of_the_report(client, marketer, story):
         "Scoring accuracy",
     ]:
         assert f">{heading}</h2>" in page
-    assert page.count('role="img"') == 15
+    assert page.count('role="img"') == 16
     assert '<title id="conversion-title">Leads entering each stage</title>' in page
 
 
