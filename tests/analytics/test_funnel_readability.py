@@ -59,7 +59,8 @@ def test_hand_off_counts_are_whole_and_times_read_as_hours(client, marketer, sto
 
 
 @pytest.mark.parametrize(
-    ("peak", "ticks"), [(50, [0, 20, 40, 60]), (3, [0, 1, 2, 3]), (435, [0, 200, 400, 600]), (100, [0, 25, 50, 75, 100])]
+    ("peak", "ticks"),
+    [(50, [0, 20, 40, 60]), (3, [0, 1, 2, 3]), (435, [0, 200, 400, 600]), (100, [0, 25, 50, 75, 100])],
 )
 def test_axis_ticks_are_round_numbers(peak, ticks):
     assert nice_ticks(peak) == ticks
