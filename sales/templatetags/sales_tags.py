@@ -3,9 +3,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from funnel.roles import can_act_on_queue, is_sales_manager
-from leads.models import ActivityKind, Deal
-from leads.stages import Stage
-from sales.models import AlertStatus, SalesAlert
+from leads.models import ActivityKind
 from sales.services import may_act_on_alert, may_work_lead
 
 register = template.Library()
@@ -40,15 +38,13 @@ def reason_label(code: str) -> str:
 def sales_lead_actions(context, lead, user=None):
     """The sales actions on one lead, for any page: accept/reject its open alert, log an
     activity, qualify, proposal marks, win, lose, send back. Posts to the sales URLs
-    and comes back to the page it was shown on."""
+    and comes back to the page it was shown on. The page's view loads the lead's open
+    alert and its cycle's deal (`open_alert`, `deal` in the context): a template tag
+    does not query."""
     user = user or context.get("user")
     request = context.get("request")
     open_alert = context.get("open_alert")
-    if open_alert is None and lead.stage == Stage.MQL:
-        open_alert = SalesAlert.objects.filter(lead=lead, status=AlertStatus.OPEN).select_related("assignee").first()
     deal = context.get("deal")
-    if deal is None and lead.stage in (Stage.SQL, Stage.CUSTOMER):
-        deal = Deal.objects.filter(lead=lead, cycle=lead.cycle).first()
     seller = can_act_on_queue(user)
     return {
         "lead": lead,
