@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Max, Sum
 
+from leads.actors import person_name
 from leads.stages import STAGE_INDEX, STAGE_ORDER, Stage
 
 from . import models as m
@@ -272,7 +273,7 @@ def close(filters: ReportFilters) -> dict:
         touches[row["owner_id"]][row["kind"]] = row["n"]
     owner_ids = {owner_id for owner_id in [*touches, *won_by_owner] if owner_id is not None}
     names = {
-        user.pk: user.get_full_name() or user.get_username()
+        user.pk: person_name(user)
         for user in get_user_model().objects.filter(pk__in=owner_ids).only("username", "first_name", "last_name")
     }
     reps = []

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
 from events.models import EngagementEvent, EventSource
+from leads.actors import person_name
 from leads.models import Activity, ActorKind, Deal, DealStatus, Lead, StageTransition
 from leads.services import record_leads_created
 from leads.stages import MoveKind, Stage
@@ -123,8 +125,14 @@ TITLES = [
     "Engineer",
 ]
 COUNTRIES = ["Germany", "United States", "United Kingdom", "France", "Netherlands", "Sweden", "Spain", "Canada"]
-REJECT_REASONS = ["no_budget", "bad_timing", "not_decision_maker", "competitor", "bad_fit"]
-LOST_REASONS = ["Chose a competitor", "No budget this year", "Project cancelled", "Went silent"]
+# The reasons the product offers (settings.FUNNEL_REJECT_REASONS), so the demo's
+# analytics and history read like what a rep can pick.
+REJECT_REASONS = ["no_budget", "bad_timing", "not_a_fit", "competitor", "no_response"]
+LOST_REASONS = ["competitor", "no_budget", "bad_timing", "no_response"]
+
+
+def reason_label(code: str) -> str:
+    return settings.FUNNEL_REJECT_REASONS[code]
 
 
 @dataclass
@@ -239,7 +247,7 @@ class _Story:
                 kind=kind,
                 actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
                 actor_user=actor,
-                actor_label=actor.get_username() if actor else "system",
+                actor_label=person_name(actor) if actor else "system",
                 reason=reason,
                 reason_code=reason_code,
                 occurred_at=self.at,
@@ -356,7 +364,13 @@ class _Story:
                 alert.reject_reason = code
                 lead.recycle_count += 1
                 lead.mql_armed = False
-                self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason=f"Rejected: {code}", reason_code=code)
+                self.move(
+                    Stage.NURTURE,
+                    MoveKind.FALL_BACK,
+                    actor=rep,
+                    reason=f"Rejected: {reason_label(code)}",
+                    reason_code=code,
+                )
                 continue
             alert.status, alert.acted_by, alert.acted_at = AlertStatus.ACCEPTED, rep, self.at
             alert.overdue = alert.acted_at > alert.due_at
@@ -397,10 +411,11 @@ class _Story:
             return False
         if self.drops(0.4):
             deal.status, deal.closed_at = DealStatus.LOST, self.at
-            deal.lost_reason = rng.choice(LOST_REASONS)
+            code = rng.choice(LOST_REASONS)
+            deal.lost_reason = f"Lost: {reason_label(code)}"
             lead.recycle_count += 1
             lead.mql_armed = False
-            self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason=f"Lost: {deal.lost_reason}")
+            self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason=deal.lost_reason, reason_code=code)
             return False
         deal.proposal_accepted_at = self.at
         deal.status, deal.closed_at = DealStatus.WON, self.at

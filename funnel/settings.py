@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from the installation
     "django_htmx",
     "funnel",
     "leads",
@@ -64,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "funnel.middleware.ErrorPagesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -89,6 +91,7 @@ TEMPLATES = [
                 "funnel.context_processors.navigation",
                 "sales.context_processors.sales_header",
             ],
+            "builtins": ["funnel.templatetags.people"],
         },
     },
 ]
@@ -214,6 +217,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Lead lifecycle: events in, scores, stages and the sales queue out.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ works without internet: Swagger UI comes with the installation.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "PREPROCESSING_HOOKS": ["funnel.routing.schema_paths_without_trailing_slash"],
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "leads.stages.Stage",

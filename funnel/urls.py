@@ -26,5 +26,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
 ]
 
+handler403 = "funnel.views.permission_denied"
 handler404 = "funnel.views.not_found"
 handler500 = "funnel.views.server_error"

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from funnel.roles import Role, role_of
 
+from .actors import person_name
 from .models import Activity, Deal, Lead, LeadMerge, PipelineCount, StageTransition
 from .stages import Stage
 
@@ -205,7 +206,7 @@ def lead_timeline(*, lead_ids: list[int], transitions: list[StageTransition], li
                 kind="activity",
                 title=activity.get_kind_display(),
                 detail=" · ".join(part for part in (activity.outcome, activity.note) if part),
-                who=activity.user.get_username() if activity.user else "",
+                who=person_name(activity.user),
             )
         )
     entries.sort(key=lambda entry: entry.at, reverse=True)

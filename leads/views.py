@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from funnel.roles import Role, can_edit_leads, can_read_leads, role_of
 
 from . import exports, imports, selectors, services
-from .actors import Actor
+from .actors import Actor, person_name
 from .charts import score_chart
 from .forms import (
     SORTS,
@@ -185,7 +185,7 @@ def lead_bulk(request):
         if data["owner"] != selectors.UNASSIGNED:
             owner = get_object_or_404(selectors.lead_owner_choices(), pk=int(data["owner"]))
         outcomes = services.bulk_assign_owner(leads=leads, owner=owner, actor=actor)
-        title = f"Assign to {owner.get_username() if owner else 'nobody'}"
+        title = f"Assign to {person_name(owner) if owner else 'nobody'}"
     found = {lead.pk for lead in leads}
     missing = [services.LeadOutcome(pk, f"Lead #{pk}", False, "Not found.") for pk in data["leads"] if pk not in found]
     return render(

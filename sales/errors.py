@@ -5,11 +5,12 @@ and envelope; the pages catch them and show their message."""
 from rest_framework import status
 
 from funnel.api_errors import ApiError
+from leads.actors import person_name
 
 
 class AlertAlreadyTaken(ApiError):
     def __init__(self, alert):
-        who = alert.acted_by.get_username() if alert.acted_by_id else "someone else"
+        who = person_name(alert.acted_by) if alert.acted_by_id else "someone else"
         verb = {"accepted": "accepted", "rejected": "rejected"}.get(alert.status, "closed")
         super().__init__(
             code="alert_already_taken",

@@ -15,7 +15,7 @@ from scoring.models import ScoreChange
 
 from .models import AlertStatus, Notification, SalesAlert, WebhookDelivery, WebhookEndpoint
 
-QUEUE_FILTERS = ("all", "mine", "unassigned", "overdue", "decayed")
+QUEUE_FILTERS = ("all", "mine", "unassigned", "mine_or_unassigned", "overdue", "decayed")
 
 
 @dataclass(frozen=True)
@@ -23,9 +23,9 @@ class QueueFilters:
     view: str = "all"
 
     @classmethod
-    def parse(cls, data) -> "QueueFilters":
-        view = (data.get("filter") or data.get("view") or "all").strip().lower()
-        return cls(view=view if view in QUEUE_FILTERS else "all")
+    def parse(cls, data, *, default: str = "all") -> "QueueFilters":
+        view = (data.get("filter") or data.get("view") or default).strip().lower()
+        return cls(view=view if view in QUEUE_FILTERS else default)
 
 
 def _latest_activity(field: str):
@@ -60,6 +60,8 @@ def sales_queue_for(*, user, filters: QueueFilters | None = None) -> QuerySet[Sa
         alerts = alerts.filter(assignee_id=getattr(user, "pk", None))
     elif filters.view == "unassigned":
         alerts = alerts.filter(assignee__isnull=True)
+    elif filters.view == "mine_or_unassigned":
+        alerts = alerts.filter(Q(assignee_id=getattr(user, "pk", None)) | Q(assignee__isnull=True))
     elif filters.view == "overdue":
         alerts = alerts.filter(Q(overdue=True) | Q(due_at__lte=timezone.now()))
     elif filters.view == "decayed":

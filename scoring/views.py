@@ -12,10 +12,12 @@ from django.views.decorators.http import require_POST
 
 from analytics import services as analytics_services
 from analytics.models import PreviewStatus, RulePreview
+from events.selectors import recent_event_types
 from funnel.roles import Role, has_role
 
 from . import rules as rule_services
 from . import selectors
+from .draft_matches import draft_event_matches
 from .forms import MoveForm, RuleForm, ThresholdForm
 from .models import ConditionOp, ScoringRule
 
@@ -91,13 +93,18 @@ def _preview(request, draft: dict):
     return redirect("scoring:preview", pk=preview.pk)
 
 
+def _form_context(form, rule) -> dict:
+    form.fields["event_type"].widget.attrs["list"] = "received-event-types"
+    return {"form": form, "rule": rule, "received_types": sorted(recent_event_types())}
+
+
 @login_required
 def rule_create(request):
     _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
     form = RuleForm(request.POST or None, initial={"active": True, "kind": "behaviour"})
     if request.method == "POST" and form.is_valid():
         return _preview(request, {"action": "create", "rule": form.rule})
-    return render(request, "scoring/rule_form.html", {"form": form, "rule": None}, status=400 if form.errors else 200)
+    return render(request, "scoring/rule_form.html", _form_context(form, None), status=400 if form.errors else 200)
 
 
 @login_required
@@ -109,7 +116,7 @@ def rule_edit(request, pk: int):
         return _preview(
             request, {"action": "update", "rule_id": rule.pk, "base_version": rule.version, "changes": form.rule}
         )
-    return render(request, "scoring/rule_form.html", {"form": form, "rule": rule}, status=400 if form.errors else 200)
+    return render(request, "scoring/rule_form.html", _form_context(form, rule), status=400 if form.errors else 200)
 
 
 @login_required
@@ -172,6 +179,7 @@ def preview(request, pk: int):
             "preview": preview,
             "rule": rule,
             "changes": _describe(draft, rule),
+            "matches": draft_event_matches(draft, rule),
             "thresholds": selectors.scoring_settings(),
             "can_edit": has_role(request.user, *EDITOR_ROLES),
             "stalled": stalled,

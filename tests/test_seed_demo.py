@@ -64,3 +64,16 @@ def test_demo_alerts_explain_their_score_with_the_real_rules(seeded):
     alert = SalesAlert.objects.order_by("id").first()
     assert alert.score >= 50
     assert {"rule_id", "label", "points"} <= set(alert.contributions[0])
+
+
+def test_demo_rejections_use_the_reasons_the_product_offers(seeded, settings):
+    codes = set(SalesAlert.objects.exclude(reject_reason="").values_list("reject_reason", flat=True))
+    assert codes and codes <= set(settings.FUNNEL_REJECT_REASONS)
+    reasons = StageTransition.objects.filter(reason__startswith="Rejected: ").values_list("reason", flat=True)
+    labels = {f"Rejected: {label}" for label in settings.FUNNEL_REJECT_REASONS.values()}
+    assert set(reasons) <= labels
+
+
+def test_demo_history_names_reps_by_their_display_name(seeded):
+    labels = set(StageTransition.objects.filter(actor_user__username="rep1").values_list("actor_label", flat=True))
+    assert labels == {"Ravi Patel"}

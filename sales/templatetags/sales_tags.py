@@ -59,6 +59,9 @@ def sales_lead_actions(context, lead, user=None):
         "reasons": list(settings.FUNNEL_REJECT_REASONS.items()),
         "activity_kinds": ActivityKind.choices,
         "stage": lead.stage,
+        # A qualify that was refused: what was typed and the problem by each field.
+        "qualify_values": context.get("qualify_values") or {"currency": settings.FUNNEL_CURRENCY},
+        "qualify_errors": context.get("qualify_errors") or {},
     }
 
 
@@ -88,3 +91,9 @@ def _number(value) -> float:
         return float(value)
     except (TypeError, ValueError):
         return 0.0
+
+
+@register.filter
+def get_item(mapping, key):
+    """`mapping|get_item:key` for a dict whose key is in a variable."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

@@ -36,3 +36,25 @@ def test_an_unchanged_score_does_not_say_was(rep1, round_robin_off):
     html = queue_html(rep1)
     assert '<span class="score">65</span>' in html
     assert "when raised" not in html
+
+
+def test_a_reps_queue_opens_on_their_alerts_and_the_unassigned_ones(rep1, rep2, round_robin_off):
+    mine, unassigned, theirs = make_alert(assignee=rep1), make_alert(), make_alert(assignee=rep2)
+    client = Client()
+    client.force_login(rep1)
+    html = client.get("/queue/").content.decode()
+    assert f'data-alert="{mine.pk}"' in html and f'data-alert="{unassigned.pk}"' in html
+    assert f'data-alert="{theirs.pk}"' not in html
+    assert f'data-alert="{theirs.pk}"' in client.get("/queue/?filter=all").content.decode()
+
+
+def test_accepting_an_alert_reads_its_notifications(rep1, settings):
+    from sales.models import Notification
+
+    settings.FUNNEL_ROUND_ROBIN = True
+    alert = make_alert()
+    assert Notification.objects.filter(alert=alert, read_at__isnull=True).exists()
+    client = Client()
+    client.force_login(alert.assignee)
+    client.post(f"/queue/alerts/{alert.pk}/accept/")
+    assert not Notification.objects.filter(alert=alert, read_at__isnull=True).exists()
