@@ -149,6 +149,8 @@ def ring_rescore_doorbell(*, countdown: float | None = None) -> None:
         countdown = _coalesced_countdown()
         if countdown is _COVERED:
             return
+    if app.conf.task_always_eager:
+        return  # eager mode: nothing to wake, as in _enqueue_job
     try:
         app.send_task(RESCORE_TASK, countdown=countdown)
     except Exception:  # noqa: BLE001 - the broker being down must not fail the caller
@@ -580,6 +582,10 @@ def start_full_rescore(*, cause: str, enqueue: bool = True) -> RescoreJob:
 def _enqueue_job(job_id: int) -> None:
     from funnel.celery import app
 
+    if app.conf.task_always_eager:
+        # Eager mode (tests) publishes nothing and has no worker to wake: send_task
+        # would ignore the setting and publish anyway. Whoever needs the rescore runs it.
+        return
     try:
         app.send_task(RESCORE_JOB_TASK, args=[job_id])
     except Exception:  # noqa: BLE001 - the sweep resumes a job whose doorbell was lost
