@@ -189,6 +189,39 @@ def preview_rows(*, job: ImportJob, mapping: dict[str, str] | None = None) -> li
     return rows
 
 
+def checked_preview_rows(*, job: ImportJob, mapping: dict[str, str] | None = None) -> list[dict]:
+    """The preview's rows with what the import will say of each: {"line", "cells",
+    "problems": [(field label, problem)]}, so a bad row is flagged before importing."""
+    mapping = job.mapping if mapping is None else mapping
+    fields = [field for field, _ in IMPORTABLE_FIELDS if field in mapping.values()]
+    labels = dict(IMPORTABLE_FIELDS)
+    rows = []
+    for line, values in _data_rows(job, mapping, limit=PREVIEW_ROWS):
+        _, problems = check_row(values)
+        rows.append(
+            {
+                "line": line,
+                "cells": [values.get(field, "") for field in fields],
+                "problems": [(labels.get(field, field), message) for field, message in problems],
+            }
+        )
+    return rows
+
+
+def imported_leads(job: ImportJob, leads):
+    """The leads an import created: made in its transaction's time window, with the
+    import's first transition by the person who ran it."""
+    if job.started_at is None or job.finished_at is None:
+        return leads.none()
+    return leads.filter(
+        created_at__gte=job.started_at,
+        created_at__lte=job.finished_at,
+        transitions__kind=MoveKind.CREATED,
+        transitions__reason=IMPORT_REASON,
+        transitions__actor_user=job.created_by,
+    )
+
+
 def start_import(*, job: ImportJob, mapping: dict[str, str], on_duplicate: str) -> ImportJob:
     """Fix the mapping and queue the job; the task starts once this commits."""
     from .tasks import import_leads
@@ -436,6 +469,9 @@ def _bulk_update(leads: list[Lead], fields: list[str]) -> None:
             )
 
 
+IMPORT_REASON = "Imported from a CSV file"
+
+
 def _create_new(new: list[dict], actor: Actor, *, source_default: str) -> list[Lead]:
     if not new:
         return []
@@ -462,7 +498,7 @@ def _create_new(new: list[dict], actor: Actor, *, source_default: str) -> list[L
                 from_stage="",
                 to_stage=Stage.LEAD_GEN,
                 kind=MoveKind.CREATED,
-                reason="Imported from a CSV file",
+                reason=IMPORT_REASON,
                 occurred_at=now,
                 **fields,
             )
