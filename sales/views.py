@@ -96,7 +96,7 @@ def queue(request):
             ("mine", "Mine"),
             ("unassigned", "Unassigned"),
             ("overdue", "Overdue"),
-            ("decayed", "Decayed below recycle"),
+            ("decayed", "Score faded since raised"),
         ],
         "can_act": can_act_on_queue(request.user),
         "is_manager": is_manager,
