@@ -177,6 +177,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "funnel@localhost")
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# One date format everywhere (funnel/formats/en/formats.py overrides the locale's).
+FORMAT_MODULE_PATH = ["funnel.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.formats import date_format
 
 from funnel.roles import Role, can_act_on_queue, is_sales_manager, role_of
 from leads.actors import Actor
@@ -253,6 +254,12 @@ def accept_alert(*, alert: SalesAlert, user, actor: Actor | None = None) -> Sale
         )
     _refresh(alert, locked)
     return locked
+
+
+def _due_text(due_at) -> str:
+    """A due time as the pages write it, with its zone (a mail has no browser zone)."""
+    moment = timezone.localtime(due_at)
+    return f"{date_format(moment, 'j M Y H:i')} {moment.tzname()}"
 
 
 def reject_reason_label(code: str) -> str:
@@ -594,7 +601,7 @@ def sweep_slas(*, now: datetime | None = None, batch: int = 500) -> dict:
                     user=recipient,
                     kind=NotificationKind.ESCALATED,
                     title=f"Overdue MQL escalated: {alert.lead.display_name}",
-                    body=f"Assigned to {who}; its SLA ran out at {timezone.localtime(alert.due_at):%a %d %b %H:%M}.",
+                    body=f"Assigned to {who}; its SLA ran out at {_due_text(alert.due_at)}.",
                     url=reverse("sales:queue_lead", args=[alert.lead_id]),
                     alert=alert,
                 )

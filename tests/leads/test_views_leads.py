@@ -198,7 +198,7 @@ def test_detail_shows_the_stage_path_deal_and_timeline(client, marketer):
     client.force_login(marketer)
     page = client.get(f"/leads/{lead.pk}/").content.decode()
     assert "Sales qualified (SQL)" in page
-    assert "12000.00 EUR" in page
+    assert "12,000 EUR" in page
     assert "Talked about pricing" in page
     assert "/pricing/1" in page
 
