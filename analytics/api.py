@@ -6,9 +6,8 @@ from rest_framework.views import APIView
 
 from events.models import ApiKey, Scope
 from events.permissions import require_scope
-from funnel.api_errors import ApiError
+from funnel.api_errors import ApiError, ErrorEnvelopeSerializer
 from funnel.roles import role_of
-from sales.serializers import ErrorEnvelopeSerializer  # the envelope's one documented shape
 
 from .forms import ReportFilterForm
 from .selectors import funnel_report

@@ -10,11 +10,8 @@ event's campaign where an event names one) and `owner` (the lead's owner, or the
 deal's owner, or the rep who logged the activity).
 """
 
-from datetime import datetime, timedelta
-
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 
 class Dimensions(models.Model):
@@ -207,52 +204,3 @@ class AnalyticsRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"Analytics refreshed at {self.refreshed_at or 'never'}"
-
-
-class PreviewStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
-class RulePreview(models.Model):
-    """A background preview of a draft rule set: who would cross MQL now, and the last
-    90 days replayed. The rule editor polls it for its progress bar."""
-
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    # The draft: {"rules": [...], "thresholds": {...}} as the editor's form produced it.
-    draft = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=PreviewStatus.choices, default=PreviewStatus.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
-    results = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # The lease: the worker running the preview writes `updated_at` with every batch, so
-    # a preview "running" with an old heartbeat lost its worker (`LEASE` below)
-    # and may be restarted. Each run takes the next `attempt`; a run's
-    # writes name its attempt, so a slow worker coming back cannot overwrite a restart.
-    updated_at = models.DateTimeField(default=timezone.now)
-    attempt = models.PositiveIntegerField(default=0)
-    # Publishing applies the draft once: the row lock and this stamp stop a second click.
-    published_at = models.DateTimeField(null=True, blank=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    # A batch of 200 leads takes well under a second to a few seconds; a heartbeat this
-    # old means the worker died (or the queued message was lost with the broker).
-    LEASE = timedelta(minutes=2)
-
-    @property
-    def percent(self) -> int:
-        if self.status == PreviewStatus.DONE:
-            return 100
-        return int(100 * self.done / self.total) if self.total else 0
-
-    def lost_its_worker(self, now: datetime | None = None) -> bool:
-        """Queued or running, with no heartbeat for longer than the lease."""
-        unfinished = self.status in (PreviewStatus.QUEUED, PreviewStatus.RUNNING)
-        return unfinished and self.updated_at < (now or timezone.now()) - self.LEASE

@@ -16,27 +16,16 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
-from leads.actors import Actor
+from leads.lifecycle.announcements import evidence_changed
 from leads.models import Lead
-from scoring.services import mark_for_rescore
 
 from .identity import resolve_lead
+from .ingest_outcomes import ACCEPTED, DUPLICATE, LeadsMoved, actor_for
+from .ingest_pg import record_events_fast
 from .models import ApiKey, EngagementEvent, EventSource
 from .validation import Event
 
 logger = logging.getLogger(__name__)
-
-ACCEPTED = "accepted"
-DUPLICATE = "duplicate"
-
-
-class LeadsMoved(Exception):
-    """A lead the set-based path is about to write to was merged away (or removed)
-    between its unlocked lookup and its lock: the batch is retried from the start."""
-
-
-def actor_for(api_key: ApiKey | None) -> Actor:
-    return Actor.for_api_key(api_key) if api_key is not None else Actor.system("ingest")
 
 
 def record_events(
@@ -54,8 +43,6 @@ def record_events(
     for attempt in range(3):
         try:
             if fast:
-                from .ingest_pg import record_events_fast
-
                 return record_events_fast(events=events, source=source, api_key=api_key)
             return record_events_reference(events=events, source=source, api_key=api_key)
         except Exception as error:
@@ -105,7 +92,7 @@ def record_events_reference(
             # and the merge carries last_engaged_at over to the survivor.
             touch_last_engaged(lead_id=lead.pk, occurred_at=event.occurred_at)
             touched.add(lead.pk)
-        mark_for_rescore(lead_ids=touched)
+        evidence_changed(lead_ids=touched)  # the scoring app marks them, in this transaction
     return statuses
 
 

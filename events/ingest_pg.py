@@ -21,7 +21,8 @@ Per batch, in one transaction, a constant number of statements whatever its size
 6. events that need a decision (traits, an identity meeting a known one, a merge,
    events of one batch naming overlapping new identities) go through the plain rules
    of identity.py, in batch order;
-7. one statement marks the leads for rescoring (scoring.services.mark_for_rescore);
+7. one statement marks the leads for rescoring (the lifecycle announces the new
+   evidence; scoring.services.mark_for_rescore is the listener);
 8. last, last_engaged_at moves forward: the rows are locked SKIP LOCKED and updated
    by address; one another transaction holds is moved right after the commit.
 
@@ -44,13 +45,12 @@ import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
-from leads.models import Lead, StageTransition
-from leads.services import record_leads_created
-from leads.stages import MoveKind, Stage
-from scoring.services import mark_for_rescore
+from leads.lifecycle import create_leads
+from leads.lifecycle.announcements import evidence_changed
+from leads.models import Lead
 
 from .identity import resolve_lead
-from .ingest import ACCEPTED, DUPLICATE, LeadsMoved, actor_for
+from .ingest_outcomes import ACCEPTED, DUPLICATE, LeadsMoved, actor_for
 from .models import ApiKey, EngagementEvent
 from .validation import Event
 
@@ -58,9 +58,6 @@ logger = logging.getLogger(__name__)
 
 EVENTS = EngagementEvent._meta.db_table
 LEADS = Lead._meta.db_table
-TRANSITIONS = StageTransition._meta.db_table
-LEAD_FIELDS = [field for field in Lead._meta.concrete_fields if not field.primary_key]
-LEAD_COLUMNS = ", ".join(connection.ops.quote_name(field.column) for field in LEAD_FIELDS)
 
 
 def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey | None = None) -> list[str]:
@@ -121,7 +118,6 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
             # A new lead is born with its last_engaged_at (its events' latest time): set
             # later in the same transaction it would leave a second row version behind.
             created = _create_leads(
-                cursor,
                 {key: max(events[index].occurred_at for index in indexes) for key, indexes in new_groups.items()},
                 actor,
             )
@@ -177,7 +173,8 @@ def record_events_fast(*, events: Sequence[Event], source: str, api_key: ApiKey 
                 statuses[index] = DUPLICATE
         if careful_leads:
             latest = _to_survivors(cursor, latest, careful_leads)
-        mark_for_rescore(lead_ids=latest.keys())
+        # The scoring app marks them for rescoring, in this transaction.
+        evidence_changed(lead_ids=latest.keys())
         _touch_last_engaged(cursor, latest, may_wait=simple and not careful)
     return statuses
 
@@ -323,75 +320,16 @@ def _untangle(new_groups: dict[tuple, list[int]], careful_events: list[Event], e
             careful_events += [events[index] for index in indexes]
 
 
-VARYING = ("email", "external_id", "anonymous_id", "stage", "last_engaged_at")
-STAMPED = ("stage_entered_at", "created_at", "updated_at")
-
-
-def _lead_select_list():
-    """The SELECT list that fills every column of a new lead: the identity, stage and
-    last engagement from the arrays, the creation time, and each field's default (typed, since an
-    untyped literal would not be cast to the column's type)."""
-    template = Lead()
-    expressions, defaults = [], []
-    for field in LEAD_FIELDS:
-        if field.attname in VARYING:
-            expressions.append(f"u.{field.attname}")
-        elif field.attname in STAMPED:
-            expressions.append("%(now)s")
-        else:
-            expressions.append(f"%(d{len(defaults)})s::{field.db_type(connection)}")
-            defaults.append(field.get_db_prep_save(getattr(template, field.attname), connection))
-    return ", ".join(expressions), {f"d{index}": value for index, value in enumerate(defaults)}
-
-
-def _create_leads(cursor, engaged: dict[tuple, object], actor) -> dict[tuple, int]:
-    """One INSERT for every new identity; ON CONFLICT DO NOTHING covers each partial
-    unique index, so a lead created concurrently is skipped (and re-read by the caller)
-    instead of duplicated. Rows are sorted so concurrent batches take index locks in
-    the same order."""
-    now = timezone.now()
-    keys = sorted(engaged, key=lambda key: tuple(part or "" for part in key))
-    select_list, params = _lead_select_list()
-    cursor.execute(
-        f"INSERT INTO {LEADS} ({LEAD_COLUMNS}) SELECT {select_list} "
-        "FROM unnest(%(email)s::text[], %(external_id)s::text[], %(anonymous_id)s::text[], %(stage)s::text[], "
-        "%(last_engaged_at)s::timestamptz[]) AS u(email, external_id, anonymous_id, stage, last_engaged_at) "
-        "ON CONFLICT DO NOTHING RETURNING id, lower(email), external_id, anonymous_id, stage",
-        {
-            **params,
-            "now": now,
-            "email": [key[0] for key in keys],
-            "external_id": [key[1] for key in keys],
-            "anonymous_id": [key[2] for key in keys],
-            "stage": [Stage.LEAD_GEN if key[0] else Stage.DEMAND_GEN for key in keys],
-            "last_engaged_at": [engaged[key] for key in keys],
-        },
-    )
-    created: dict[tuple, int] = {}
-    inserted = []
-    for lead_id, email, external_id, anonymous_id, stage in cursor.fetchall():
-        created[(email, external_id, anonymous_id)] = lead_id
-        inserted.append(Lead(pk=lead_id, email=email, stage=stage, created_at=now, stage_entered_at=now))
-    if inserted:
-        actor_fields = actor.transition_fields()
-        actor_user = actor_fields["actor_user"]
-        cursor.execute(
-            f"INSERT INTO {TRANSITIONS} (lead_id, cycle, from_stage, to_stage, kind, actor_kind, actor_user_id,"
-            " actor_label, reason, reason_code, occurred_at) "
-            "SELECT u.id, 1, '', u.stage, %s, %s, %s, %s, '', '', %s "
-            "FROM unnest(%s::bigint[], %s::text[]) AS u(id, stage)",
-            [
-                MoveKind.CREATED.value,
-                actor_fields["actor_kind"],
-                actor_user.pk if actor_user is not None else None,
-                actor_fields["actor_label"],
-                now,
-                [lead.pk for lead in inserted],
-                [lead.stage for lead in inserted],
-            ],
-        )
-        record_leads_created(leads=inserted)
-    return created
+def _create_leads(engaged: dict[tuple, object], actor) -> dict[tuple, int]:
+    """The lifecycle's one path for new leads, set-based: a row per new identity, born with
+    its last_engaged_at; an identity another transaction created since our lookup is
+    skipped (ON CONFLICT DO NOTHING) and re-read by the caller."""
+    rows = [
+        {"email": email, "external_id": external_id, "anonymous_id": anonymous_id, "last_engaged_at": latest}
+        for (email, external_id, anonymous_id), latest in engaged.items()
+    ]
+    created = create_leads(rows, actor=actor, skip_conflicts=True)
+    return {((lead.email or "").lower() or None, lead.external_id, lead.anonymous_id): lead.pk for lead in created}
 
 
 def _to_survivors(cursor, latest: dict[int, object], survivors: set[int]) -> dict[int, object]:

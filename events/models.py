@@ -2,14 +2,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+# An API key's scopes: defined below every app (funnel/scopes.py), importable from here too.
+from funnel.scopes import Scope
 
-class Scope(models.TextChoices):
-    EVENTS_WRITE = "events:write", "Write events"
-    LEADS_READ = "leads:read", "Read leads"
-    LEADS_WRITE = "leads:write", "Write leads"
-    QUEUE_WRITE = "queue:write", "Act on the sales queue"
-    RULES_WRITE = "rules:write", "Edit scoring rules"
-    ADMIN = "admin", "Administer"
+__all__ = ["ApiKey", "EngagementEvent", "EventSource", "Scope"]
 
 
 class ApiKey(models.Model):

@@ -7,7 +7,9 @@ import string
 from django.db import transaction
 from django.utils import timezone
 
+from .ingest import record_events
 from .models import ApiKey, Scope
+from .validation import validate_event
 
 KEY_PREFIX_LENGTH = 8
 KEY_SECRET_LENGTH = 40
@@ -70,9 +72,6 @@ def revoke_api_key(*, api_key: ApiKey, actor=None) -> ApiKey:
 def ingest_batch(*, items: list, api_key: ApiKey | None, source: str = "api") -> dict:
     """Validate and store native events (`POST /api/v1/events`): valid events are stored
     even when others are rejected; returns the reply body of CONTRACT.md."""
-    from .ingest import record_events
-    from .validation import validate_event
-
     now = timezone.now()
     results: list[dict] = []
     valid = []

@@ -3,11 +3,11 @@
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from leads.stages import StageMoveRefused
+from .errors import FunnelError
 
 
 class ApiError(exceptions.APIException):
@@ -51,14 +51,9 @@ def _flatten_fields(detail, prefix: str = "") -> dict[str, list[str]]:
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, StageMoveRefused):
-        return error_response(
-            "stage_move_refused",
-            exc.message,
-            status.HTTP_409_CONFLICT,
-            from_stage=exc.from_stage,
-            to_stage=exc.to_stage,
-        )
+    if isinstance(exc, FunnelError):
+        # A service's refusal (a refused stage move is 409 stage_move_refused with its stages).
+        return error_response(exc.code, exc.message, exc.http_status, exc.fields, **exc.extra)
     if isinstance(exc, ApiError):
         return error_response(exc.error_code, exc.message, exc.status_code, exc.fields, **exc.extra)
     if isinstance(exc, Http404):
@@ -87,3 +82,16 @@ def json_not_found(request, exception=None):
 
 def json_server_error(request):
     return JsonResponse(error_body("server_error", "Something went wrong on our side; try again."), status=500)
+
+
+# The envelope's one documented shape, for every app's OpenAPI responses.
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    taken_by = serializers.CharField(required=False, allow_null=True, help_text="alert_already_taken only.")
+    alert_status = serializers.CharField(required=False, help_text="alert_already_taken only.")
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()

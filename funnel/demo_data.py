@@ -19,10 +19,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from events.models import EngagementEvent, EventSource
-from leads.actors import person_name
-from leads.models import Activity, ActorKind, Deal, DealStatus, Lead, StageTransition
-from leads.services import record_leads_created
-from leads.stages import MoveKind, Stage
+from leads.actors import Actor
+from leads.lifecycle import create_leads
+from leads.lifecycle.history import CROSSED_MQL, PastMove, record_past_moves
+from leads.models import PROFILE_FIELDS, Activity, Deal, DealStatus, Lead
+from leads.stages import Stage
 from sales.models import AlertStatus, SalesAlert
 from scoring.computation import evaluate
 from scoring.models import ScoreChange
@@ -129,6 +130,8 @@ COUNTRIES = ["Germany", "United States", "United Kingdom", "France", "Netherland
 # analytics and history read like what a rep can pick.
 REJECT_REASONS = ["no_budget", "bad_timing", "not_a_fit", "competitor", "no_response"]
 LOST_REASONS = ["competitor", "no_budget", "bad_timing", "no_response"]
+# What a demo lead is created with; the rest of it comes from its story.
+CREATED_WITH = ["anonymous_id", *PROFILE_FIELDS, "created_at"]
 
 
 def reason_label(code: str) -> str:
@@ -138,7 +141,8 @@ def reason_label(code: str) -> str:
 @dataclass
 class LeadPlan:
     lead: Lead
-    transitions: list[StageTransition] = field(default_factory=list)
+    first: dict = field(default_factory=dict)
+    moves: list[PastMove] = field(default_factory=list)
     events: list[EngagementEvent] = field(default_factory=list)
     alerts: list[SalesAlert] = field(default_factory=list)
     deals: list[Deal] = field(default_factory=list)
@@ -236,21 +240,20 @@ class _Story:
             self.lead.score = result.score
         return result
 
-    def move(self, to: str, kind: str, *, actor=None, reason: str = "", reason_code: str = "") -> None:
+    def move(
+        self, to: str, *, actor=None, reason: str = "", reason_code: str = "", new_cycle=False, label="system"
+    ) -> None:
+        """A move of the story, recorded through the lifecycle's rules (leads.lifecycle.history)."""
         lead = self.lead
-        self.plan.transitions.append(
-            StageTransition(
-                lead=lead,
-                cycle=lead.cycle,
-                from_stage=lead.stage if kind != MoveKind.CREATED else "",
+        self.plan.moves.append(
+            PastMove(
                 to_stage=to,
-                kind=kind,
-                actor_kind=ActorKind.USER if actor else ActorKind.SYSTEM,
-                actor_user=actor,
-                actor_label=person_name(actor) if actor else "system",
+                occurred_at=self.at,
+                actor=Actor.for_user(actor) if actor else Actor.system(label),
+                new_cycle=new_cycle,
                 reason=reason,
                 reason_code=reason_code,
-                occurred_at=self.at,
+                owner=lead.owner if to == Stage.SAL else None,
             )
         )
         lead.stage = to
@@ -295,7 +298,6 @@ class _Story:
 
     def run(self) -> None:
         lead, rng = self.lead, self.rng
-        self.move(lead.stage, MoveKind.CREATED, reason="Imported with the demo history")
         if lead.stage == Stage.DEMAND_GEN:
             self.browse(rng.randint(1, 4))
             return
@@ -307,7 +309,7 @@ class _Story:
             if rng.random() > 0.45 or not self.advance(24 * 31, 24 * 50):
                 return
             lead.cycle += 1
-            self.move(Stage.LEAD_GEN, MoveKind.NEW_CYCLE, reason="Upsell interest after a quiet period")
+            self.move(Stage.LEAD_GEN, new_cycle=True, reason="Upsell interest after a quiet period")
             self.cycle_started_at = self.at
             lead.mql_armed = True
             self.crossings = 0
@@ -319,7 +321,7 @@ class _Story:
         self.engage(rng.randint(1, 3))
         if self.drops(0.2) or not self.advance(12, 24 * 10):
             return False
-        self.move(Stage.NURTURE, MoveKind.FORWARD, reason="Engaged with the nurture programme")
+        self.move(Stage.NURTURE, reason="Engaged with the nurture programme")
         for _attempt in range(2):
             self.engage(rng.randint(2, 5))
             if self.drops(0.45) or not self.advance(12, 24 * 14):
@@ -338,9 +340,12 @@ class _Story:
             self.crossings += 1
             score = result.score
             lead.mql_armed = False
-            self.move(Stage.MQL, MoveKind.FORWARD, reason=f"Score {score} crossed the MQL threshold 50")
-            self.plan.transitions[-1].reason_code = "score_crossed_mql"
-            self.plan.transitions[-1].actor_label = f"score {score}"
+            self.move(
+                Stage.MQL,
+                reason=f"Score {score} crossed the MQL threshold 50",
+                reason_code=CROSSED_MQL,
+                label=f"score {score}",
+            )
             alert = SalesAlert(
                 lead=lead,
                 cycle=lead.cycle,
@@ -364,18 +369,12 @@ class _Story:
                 alert.reject_reason = code
                 lead.recycle_count += 1
                 lead.mql_armed = False
-                self.move(
-                    Stage.NURTURE,
-                    MoveKind.FALL_BACK,
-                    actor=rep,
-                    reason=f"Rejected: {reason_label(code)}",
-                    reason_code=code,
-                )
+                self.move(Stage.NURTURE, actor=rep, reason=f"Rejected: {reason_label(code)}", reason_code=code)
                 continue
             alert.status, alert.acted_by, alert.acted_at = AlertStatus.ACCEPTED, rep, self.at
             alert.overdue = alert.acted_at > alert.due_at
             lead.owner = rep
-            self.move(Stage.SAL, MoveKind.FORWARD, actor=rep, reason="Accepted from the queue")
+            self.move(Stage.SAL, actor=rep, reason="Accepted from the queue")
             return self.sales_cycle(rep)
         return False
 
@@ -387,7 +386,7 @@ class _Story:
         if self.drops(0.15):
             lead.recycle_count += 1
             lead.mql_armed = False
-            self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason="Not ready yet", reason_code="bad_timing")
+            self.move(Stage.NURTURE, actor=rep, reason="Not ready yet", reason_code="bad_timing")
             return False
         self.activity(rep, "meeting", "Demo given")
         value = Decimal(rng.choice([4800, 9600, 12000, 18000, 24000, 36000, 60000]))
@@ -402,7 +401,7 @@ class _Story:
             created_at=self.at,
         )
         self.plan.deals.append(deal)
-        self.move(Stage.SQL, MoveKind.FORWARD, actor=rep, reason="Budget and need confirmed")
+        self.move(Stage.SQL, actor=rep, reason="Budget and need confirmed")
         if self.drops(0.3) or not self.advance(24, 24 * 20):
             return False
         deal.proposal_sent_at = self.at
@@ -415,12 +414,12 @@ class _Story:
             deal.lost_reason = f"Lost: {reason_label(code)}"
             lead.recycle_count += 1
             lead.mql_armed = False
-            self.move(Stage.NURTURE, MoveKind.FALL_BACK, actor=rep, reason=deal.lost_reason, reason_code=code)
+            self.move(Stage.NURTURE, actor=rep, reason=deal.lost_reason, reason_code=code)
             return False
         deal.proposal_accepted_at = self.at
         deal.status, deal.closed_at = DealStatus.WON, self.at
         deal.next_step = "Kick-off"
-        self.move(Stage.CUSTOMER, MoveKind.FORWARD, actor=rep, reason="Contract signed")
+        self.move(Stage.CUSTOMER, actor=rep, reason="Contract signed")
         if self.advance(24 * 5, 24 * 30):
             self.event("nps_submitted", score=rng.choice([6, 7, 8, 9, 9, 10, 10, 4]))
         return True
@@ -478,14 +477,23 @@ def load_demo(*, leads: int = 2400, seed: int = 7, password: str) -> dict[str, i
     rules = active_rule_specs()
     plans = []
     for index in range(leads):
-        plan = LeadPlan(lead=build_lead(rng, index, now))
+        lead = build_lead(rng, index, now)
+        plan = LeadPlan(lead=lead, first={name: getattr(lead, name) for name in CREATED_WITH})
         _Story(rng, plan, reps, rules, now).run()
-        if plan.events:
-            plan.lead.last_engaged_at = max(event.occurred_at for event in plan.events)
+        plan.first["last_engaged_at"] = max((event.occurred_at for event in plan.events), default=lead.created_at)
         plans.append(plan)
-    Lead.objects.bulk_create([plan.lead for plan in plans], batch_size=500)
+    # Every lead through the lifecycle's one path (first stage, first transition, board
+    # count), then its story's moves, each judged by the stage rules.
+    created = create_leads(
+        [plan.first for plan in plans], actor=Actor.system(), reason="Imported with the demo history", batch_size=500
+    )
+    record_past_moves(moves={lead: plan.moves for lead, plan in zip(created, plans, strict=True)})
+    for lead, plan in zip(created, plans, strict=True):
+        plan.lead.pk = lead.pk
+        lead.score = plan.lead.score
+    # The score the story's history ends at (its ScoreChange rows below); rescored next.
+    Lead.objects.bulk_update(created, ["score"], batch_size=500)
     for kind, model in (
-        ("transitions", StageTransition),
         ("events", EngagementEvent),
         ("alerts", SalesAlert),
         ("deals", Deal),
@@ -498,11 +506,6 @@ def load_demo(*, leads: int = 2400, seed: int = 7, password: str) -> dict[str, i
                 row.lead_id = plan.lead.pk
                 rows.append(row)
         model.objects.bulk_create(rows, batch_size=1000)
-    # Leads whose current crossing still has an open alert record how many crossings they had.
-    for plan in plans:
-        plan.lead.mql_crossings = sum(1 for alert in plan.alerts if alert.cycle == plan.lead.cycle)
-    Lead.objects.bulk_update([plan.lead for plan in plans], ["mql_crossings"], batch_size=500)
-    record_leads_created(leads=[plan.lead for plan in plans])
     # Today's scores come from the real rules over the loaded events (with decay), which
     # also writes the score history; a lead whose fresh score crosses the threshold
     # becomes an MQL now, as it would live.
@@ -512,7 +515,7 @@ def load_demo(*, leads: int = 2400, seed: int = 7, password: str) -> dict[str, i
         crossings += len(rescore_leads(lead_ids=lead_ids[start : start + 500], cause="demo data").crossings)
     return {
         "leads": len(plans),
-        "transitions": sum(len(plan.transitions) for plan in plans),
+        "transitions": len(plans) + sum(len(plan.moves) for plan in plans),
         "events": sum(len(plan.events) for plan in plans),
         "alerts": sum(len(plan.alerts) for plan in plans),
         "deals": sum(len(plan.deals) for plan in plans),

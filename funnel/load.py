@@ -13,9 +13,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from events.models import EngagementEvent, EventSource
-from leads.models import ActorKind, Lead, StageTransition
-from leads.services import record_leads_created
-from leads.stages import MoveKind, Stage
+from leads.actors import Actor
+from leads.lifecycle import create_leads
 
 EVENT_MIX = [
     ("page_view", {"url": "https://funnel.example/blog/scoring", "title": "blog"}),
@@ -54,42 +53,24 @@ def generate_load(*, leads: int, events: int, seed: int = 1, chunk: int = 50_000
     for start in range(0, leads, chunk):
         size = min(chunk, leads - start)
         with transaction.atomic():
-            created = Lead.objects.bulk_create(
+            created = create_leads(
                 [
-                    Lead(
-                        email=f"{run_tag}-{start + offset}@load.funnel.test",
-                        first_name="Load",
-                        last_name=str(start + offset),
-                        company=f"Company {rng.randint(1, 5000)}",
-                        job_title=rng.choice(["VP Marketing", "Analyst", "Head of Sales", "Engineer"]),
-                        source=rng.choice(["website", "webinar", "paid_search", "referral"]),
-                        utm_campaign=rng.choice(["spring-launch", "pricing-push", ""]),
-                        stage=Stage.LEAD_GEN,
-                        stage_entered_at=now,
-                        created_at=now - timedelta(days=rng.uniform(0, 90)),
-                    )
+                    {
+                        "email": f"{run_tag}-{start + offset}@load.funnel.test",
+                        "first_name": "Load",
+                        "last_name": str(start + offset),
+                        "company": f"Company {rng.randint(1, 5000)}",
+                        "job_title": rng.choice(["VP Marketing", "Analyst", "Head of Sales", "Engineer"]),
+                        "source": rng.choice(["website", "webinar", "paid_search", "referral"]),
+                        "utm_campaign": rng.choice(["spring-launch", "pricing-push", ""]),
+                        "created_at": now - timedelta(days=rng.uniform(0, 90)),
+                    }
                     for offset in range(size)
                 ],
+                actor=Actor.system("generate_load"),
                 batch_size=5000,
             )
-            record_leads_created(leads=created)
             ids = [lead.pk for lead in created]
-            StageTransition.objects.bulk_create(
-                [
-                    StageTransition(
-                        lead_id=lead_id,
-                        cycle=1,
-                        from_stage="",
-                        to_stage=Stage.LEAD_GEN,
-                        kind=MoveKind.CREATED,
-                        actor_kind=ActorKind.SYSTEM,
-                        actor_label="generate_load",
-                        occurred_at=now,
-                    )
-                    for lead_id in ids
-                ],
-                batch_size=5000,
-            )
             lead_ids.extend(ids)
         if progress:
             progress("leads", len(lead_ids), leads)

@@ -1,7 +1,7 @@
 """The leads API: GET|POST /api/v1/leads, GET|PATCH|DELETE /api/v1/leads/{id},
 POST /api/v1/leads/{id}/transitions.
 
-Scopes come from events.permissions (leads:read to read, leads:write to write, each
+Scopes come from funnel.scopes (leads:read to read, leads:write to write, each
 intersected with a bound user's role). Which leads a caller may see and touch is
 decided per object here: sales reps see their own leads and the unassigned MQLs, and
 move only their own SAL/SQL leads or an unassigned MQL."""
@@ -15,12 +15,11 @@ from rest_framework import exceptions, generics, pagination, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events.models import ApiKey, Scope
-from events.permissions import ScopePermission
 from funnel.api_errors import ApiError
 from funnel.roles import Role, role_of
+from funnel.scopes import Scope, ScopePermission, api_key_of
 
-from . import selectors, services
+from . import details, lifecycle, selectors, services
 from .actors import Actor
 from .filters import LeadFilter
 from .models import Lead
@@ -51,11 +50,11 @@ def _errors(*codes: int) -> dict:
 
 def _key_only(request) -> bool:
     """A key bound to no user: its scopes alone decide, over every lead."""
-    return isinstance(request.auth, ApiKey) and request.auth.user_id is None
+    return api_key_of(request) is not None and request.auth.user_id is None
 
 
 def _actor(request) -> Actor:
-    if isinstance(request.auth, ApiKey):
+    if api_key_of(request) is not None:
         return Actor.for_api_key(request.auth)
     return Actor.for_user(request.user)
 
@@ -320,8 +319,10 @@ class LeadDetailView(APIView):
         )
         if lead is None:
             raise exceptions.NotFound("No such lead.")
-        lead.recent_events = list(lead.events.order_by("-occurred_at", "-id")[:RECENT_EVENTS])
-        lead.score_explanation = _score_explanation(lead)
+        lead.recent_events = list(
+            details.ask(details.RECENT_EVENTS, lead_ids=[lead.pk], limit=RECENT_EVENTS, default=[])
+        )
+        lead.score_explanation = details.ask(details.SCORE_EXPLANATION, lead=lead)
         return Response(LeadDetailSerializer(lead).data)
 
     @extend_schema(
@@ -363,16 +364,6 @@ class LeadDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _score_explanation(lead: Lead):
-    """The scoring app's explanation of the score, or None if that app cannot give one
-    (written by another part of the system; imported lazily so leads never depend on it)."""
-    try:
-        from scoring.selectors import score_explanation
-    except ImportError:
-        return None
-    return score_explanation(lead=lead)
-
-
 @extend_schema(tags=["leads"], parameters=[LEAD_ID])
 class LeadTransitionView(APIView):
     permission_classes = [ScopePermission]
@@ -397,8 +388,6 @@ class LeadTransitionView(APIView):
         ],
     )
     def post(self, request, lead_id: int):
-        from sales.services import transition_lead  # sales builds on leads, not the reverse
-
         lead = visible_leads(request).select_related("owner").filter(pk=lead_id).first()
         if lead is None:
             raise exceptions.NotFound("No such lead.")
@@ -409,7 +398,7 @@ class LeadTransitionView(APIView):
         serializer = TransitionRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        transition = transition_lead(
+        transition = lifecycle.transition_lead(
             lead=lead,
             to=data["to"],
             actor=_actor(request),

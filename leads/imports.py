@@ -20,15 +20,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .actors import Actor
-from .models import DuplicatePolicy, ImportJob, ImportStatus, Lead, StageTransition
-from .services import (
-    bucket_change,
-    lock_leads,
-    pipeline_count_key,
-    record_leads_created,
-    record_pipeline_count_changes,
-)
-from .stages import MoveKind, Stage
+from .lifecycle import announcements, create_leads
+from .locks import lock_leads
+from .models import DuplicatePolicy, ImportJob, ImportStatus, Lead
+from .pipeline_counts import bucket_change, pipeline_count_key, record_pipeline_count_changes
+from .stages import MoveKind
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +220,7 @@ def imported_leads(job: ImportJob, leads):
 
 def start_import(*, job: ImportJob, mapping: dict[str, str], on_duplicate: str) -> ImportJob:
     """Fix the mapping and queue the job; the task starts once this commits."""
-    from .tasks import import_leads
+    from .tasks import import_leads  # the task module imports this one (Celery's registration): lazy here
 
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
@@ -390,10 +386,9 @@ def _write_rows(job: ImportJob, rows: list[tuple[int, dict]]) -> ImportOutcome:
         outcome.created += len(created)
         set_progress(job.pk, done=min(start + WRITE_CHUNK, total), total=total, phase="Writing")
     if touched:
-        from scoring.services import mark_for_rescore
-
-        # Fit rules (company size, country, ...) may score the imported profile.
-        mark_for_rescore(lead_ids=touched)
+        # Fit rules (company size, country, ...) may score the imported profile: the
+        # scoring app marks these leads for rescoring, in this transaction.
+        announcements.evidence_changed(lead_ids=touched)
     return outcome
 
 
@@ -473,41 +468,9 @@ IMPORT_REASON = "Imported from a CSV file"
 
 
 def _create_new(new: list[dict], actor: Actor, *, source_default: str) -> list[Lead]:
-    if not new:
-        return []
-    now = timezone.now()
-    leads = Lead.objects.bulk_create(
-        [
-            Lead(
-                **{"source": source_default, **cleaned},
-                stage=Stage.LEAD_GEN,
-                stage_entered_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-            for cleaned in new
-        ],
-        batch_size=500,
-    )
-    fields = actor.transition_fields()
-    StageTransition.objects.bulk_create(
-        [
-            StageTransition(
-                lead=lead,
-                cycle=1,
-                from_stage="",
-                to_stage=Stage.LEAD_GEN,
-                kind=MoveKind.CREATED,
-                reason=IMPORT_REASON,
-                occurred_at=now,
-                **fields,
-            )
-            for lead in leads
-        ],
-        batch_size=1000,
-    )
-    record_leads_created(leads=leads)
-    return leads
+    """New people from the file, through the lifecycle's one path: at lead generation
+    (an import has an email on every row), with their first transition and board count."""
+    return create_leads([{"source": source_default, **cleaned} for cleaned in new], actor=actor, reason=IMPORT_REASON)
 
 
 def error_rows(job: ImportJob):

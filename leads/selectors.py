@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from funnel.roles import Role, role_of
 
+from . import details
 from .actors import person_name
 from .models import Activity, Deal, Lead, LeadMerge, PipelineCount, StageTransition
 from .stages import Stage
@@ -172,12 +173,10 @@ class TimelineEntry:
 
 
 def lead_timeline(*, lead_ids: list[int], transitions: list[StageTransition], limit: int = 50) -> list[TimelineEntry]:
-    """Events, stage changes and activities, newest first: two indexed queries
-    (the transitions are already loaded for the stage path)."""
-    from events.models import EngagementEvent
-
+    """Events (from the events app, see details.py), stage changes and activities, newest
+    first: two indexed queries (the transitions are already loaded for the stage path)."""
     entries: list[TimelineEntry] = []
-    events = EngagementEvent.objects.filter(lead_id__in=lead_ids).order_by("-occurred_at", "-id")[:limit]
+    events = details.ask(details.RECENT_EVENTS, lead_ids=lead_ids, limit=limit, default=[])
     for event in events:
         props = event.properties or {}
         detail = next(

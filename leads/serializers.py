@@ -4,8 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models.functions import Lower
 from rest_framework import serializers
 
-from events.models import EngagementEvent
-
+from .lifecycle.deals import DEAL_FIELDS
 from .models import PROFILE_FIELDS, Deal, Lead, StageTransition
 from .stages import Stage
 
@@ -36,11 +35,17 @@ class LeadSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EventSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = EngagementEvent
-        fields = ["id", "message_id", "type", "occurred_at", "received_at", "properties", "source"]
-        read_only_fields = fields
+class EventSerializer(serializers.Serializer):
+    """An engagement event as the lead's detail shows it (the events app's rows, asked
+    for through leads.details; leads does not import the events app)."""
+
+    id = serializers.IntegerField(read_only=True)
+    message_id = serializers.CharField(read_only=True)
+    type = serializers.CharField(read_only=True)
+    occurred_at = serializers.DateTimeField(read_only=True)
+    received_at = serializers.DateTimeField(read_only=True)
+    properties = serializers.JSONField(read_only=True)
+    source = serializers.CharField(read_only=True)
 
 
 class TransitionSerializer(serializers.ModelSerializer):
@@ -122,18 +127,24 @@ class LeadWriteSerializer(serializers.ModelSerializer):
 
 
 class DealInputSerializer(serializers.ModelSerializer):
+    """A deal's fields on a stage move: exactly those the lifecycle's deal rules take
+    (leads.lifecycle.deals.DEAL_FIELDS), so the schema never advertises a field the
+    service refuses. Proposals are marked and lost reasons given by their own actions."""
+
     class Meta:
         model = Deal
-        fields = [
-            "value",
-            "currency",
-            "expected_close_date",
-            "next_step",
-            "proposal_sent_at",
-            "proposal_accepted_at",
-            "lost_reason",
-        ]
+        fields = list(DEAL_FIELDS)
         extra_kwargs = {"value": {"min_value": 0}}
+
+    def to_internal_value(self, data):
+        # DRF drops unknown keys silently; the lifecycle names them, so the API does too.
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(DEAL_FIELDS))
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [f"Unknown field; the deal takes {', '.join(DEAL_FIELDS)}."] for key in unknown}
+                )
+        return super().to_internal_value(data)
 
 
 class TransitionRequestSerializer(serializers.Serializer):

@@ -1,12 +1,14 @@
 """The seven stages and the moves between them.
 
-This module is the only place that knows which moves are allowed; the service
-`leads.services.move_lead` applies them and is the only writer of `Lead.stage`.
+This module is the only place that knows which moves are allowed; the lifecycle's
+`leads.lifecycle.move_lead` applies them and is the only writer of `Lead.stage`.
 """
 
 from dataclasses import dataclass
 
 from django.db import models
+
+from funnel.errors import FunnelError
 
 
 class Stage(models.TextChoices):
@@ -36,14 +38,14 @@ class MoveKind(models.TextChoices):
     NEW_CYCLE = "new_cycle", "Started a new cycle"
 
 
-class StageMoveRefused(Exception):
+class StageMoveRefused(FunnelError):
     """A move the lifecycle does not allow. The API answers 409 stage_move_refused."""
 
     code = "stage_move_refused"
+    http_status = 409
 
     def __init__(self, message: str, *, from_stage: str = "", to_stage: str = ""):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, extra={"from_stage": from_stage, "to_stage": to_stage})
         self.from_stage = from_stage
         self.to_stage = to_stage
 

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from funnel.roles import Role, can_edit_leads, can_read_leads, role_of
 
-from . import exports, imports, selectors, services
+from . import details, exports, imports, selectors, services
 from .actors import Actor, person_name
 from .charts import score_chart
 from .forms import (
@@ -228,15 +228,11 @@ def lead_bulk(request):
 
 def _score_details(lead):
     """The scoring app's explanation ({"text", "contributions", "computed_at"}) and
-    history; (None, []) while the lead has never been scored."""
-    try:
-        from scoring import selectors as scoring_selectors
-    except ImportError:
-        return None, []
-    explanation = scoring_selectors.score_explanation(lead=lead)
+    history (asked through details.py); (None, []) while the lead has never been scored."""
+    explanation = details.ask(details.SCORE_EXPLANATION, lead=lead)
     if not explanation or not explanation.get("computed_at"):
         return None, []
-    return explanation, scoring_selectors.score_history(lead=lead)
+    return explanation, details.ask(details.SCORE_HISTORY, lead=lead, default=[])
 
 
 def _sales_actions_template():

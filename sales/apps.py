@@ -6,16 +6,23 @@ class SalesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from leads.services import on_stage_change
+        # Imported here, not at the top: an AppConfig module is imported before the
+        # models are ready (Django's app loading), so services load in ready().
+        from leads import lifecycle
 
-        from .services import on_lead_stage_change
+        from .services import listeners
 
-        # Closes an alert whose lead leaves MQL by any route, and sends lead.stage_changed.
-        on_stage_change(on_lead_stage_change)
+        # The lifecycle announces; sales reacts: an alert per crossing, alerts closed when
+        # their lead leaves MQL by any route, lead.stage_changed and deal.won/lost webhooks.
+        lifecycle.on_mql_crossed(listeners.on_mql_crossed)
+        lifecycle.on_stage_change(listeners.on_lead_stage_change)
+        lifecycle.on_deal_closed(listeners.on_deal_closed)
+        lifecycle.on_fell_below_recycle(listeners.on_scores_below_recycle)
 
         self._forget_cached_lookups_on_writes()
 
     def _forget_cached_lookups_on_writes(self):
+        # Imported in ready() for the same reason: models are not loaded at import time.
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group
         from django.db.models.signals import m2m_changed, post_delete, post_save

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from .notifications import email_notification_now
+from .webhooks import attempt_delivery
+
 logger = logging.getLogger(__name__)
 
 
@@ -27,6 +30,7 @@ class Doorbell:
             transaction.on_commit(self._ring)
 
     def _ring(self) -> None:
+        # tasks.py imports this module (Celery's registration), so the tasks are imported when rung.
         from .tasks import deliver_webhook, email_notification, ring
 
         try:
@@ -43,9 +47,7 @@ class Doorbell:
 def run_jobs(*, notification_ids: list[int], delivery_ids: list[str]) -> None:
     """In the worker: attempt each delivery (a failed one continues as its own retrying
     task, with the usual backoff), then send each email."""
-    from .notifications import email_notification_now
-    from .tasks import deliver_webhook
-    from .webhooks import attempt_delivery
+    from .tasks import deliver_webhook  # tasks.py imports this module (Celery's registration): lazy here
 
     for delivery_id in delivery_ids:
         try:

@@ -24,7 +24,7 @@ def notify(
     elif email and user.email:
 
         def ring():
-            from .tasks import email_notification
+            from .tasks import email_notification  # tasks.py imports this module (Celery's registration): lazy here
 
             try:
                 email_notification.delay(notification.pk)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from events.models import ApiKey
 from funnel.roles import Role, is_sales_manager, role_of
-from leads.models import Activity, Deal, DealStatus, Lead
+from leads.models import Activity, Deal, DealStatus, Lead, StageTransition
 from leads.selectors import leads_visible_to, live_leads
 from leads.stages import Stage
 from scoring.models import ScoreChange
@@ -142,8 +142,6 @@ def sales_lead_detail(*, lead_id: int, user) -> Lead:
 
 
 def _ordered_transitions():
-    from leads.models import StageTransition
-
     return StageTransition.objects.select_related("actor_user").order_by("-occurred_at", "-id")
 
 

@@ -1,6 +1,8 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from funnel.api_errors import ErrorDetailSerializer, ErrorEnvelopeSerializer  # noqa: F401  the envelope's one shape
+
 
 class PersonSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -59,15 +61,3 @@ class QueueActionResultSerializer(serializers.Serializer):
     reject_reason = serializers.CharField(allow_blank=True)
     reject_note = serializers.CharField(allow_blank=True)
     lead = QueueLeadSerializer()
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-    taken_by = serializers.CharField(required=False, allow_null=True, help_text="alert_already_taken only.")
-    alert_status = serializers.CharField(required=False, help_text="alert_already_taken only.")
-
-
-class ErrorEnvelopeSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()

@@ -23,6 +23,7 @@ from leads.stages import Stage, StageMoveRefused
 
 from . import selectors, services
 from .errors import AlertAlreadyTaken, InvalidSalesInput, SalesActionForbidden
+from .forms import ActivityForm
 from .models import SalesAlert
 from .notifications import mark_notifications_read, read_alert_notifications
 
@@ -189,17 +190,11 @@ def _lead(lead_id: int) -> Lead:
 @sales_action
 def log_activity(request, lead_id: int):
     lead = _lead(lead_id)
-    services.log_activity(
-        lead=lead,
-        user=request.user,
-        kind=request.POST.get("kind", ""),
-        occurred_at=request.POST.get("occurred_at", ""),
-        outcome=request.POST.get("outcome", ""),
-        note=request.POST.get("note", ""),
-        next_step=request.POST.get("next_step", ""),
-        next_step_due=request.POST.get("next_step_due", ""),
-    )
-    messages.success(request, f"{ActivityKind(request.POST['kind']).label} logged.")
+    form = ActivityForm(request.POST)
+    if not form.is_valid():
+        raise InvalidSalesInput(form.problems())
+    services.log_activity(lead=lead, user=request.user, **form.cleaned_data)
+    messages.success(request, f"{ActivityKind(form.cleaned_data['kind']).label} logged.")
     return _back(request, reverse("sales:queue_lead", args=[lead.pk]))
 
 

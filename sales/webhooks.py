@@ -179,7 +179,7 @@ def emit_webhook_event(*, event_type: str, data: dict, occurred_at=None, doorbel
         return deliveries
 
     def ring():
-        from .tasks import deliver_webhook
+        from .tasks import deliver_webhook  # tasks.py imports this module (Celery's registration): lazy here
 
         for delivery in deliveries:
             try:

@@ -12,8 +12,7 @@ from rest_framework.views import APIView
 
 from events.models import ApiKey, Scope
 from events.permissions import ScopePermission
-from funnel.api_errors import ApiError
-from sales.serializers import ErrorEnvelopeSerializer
+from funnel.api_errors import ApiError, ErrorEnvelopeSerializer
 
 from . import rules, selectors
 from .models import ScoringRule

@@ -13,12 +13,14 @@ from datetime import datetime
 
 from django.db import connection
 
-from leads.stages import Stage
+from leads.lifecycle import PRE_MQL_STAGES as LIFECYCLE_PRE_MQL_STAGES
+from leads.stages import STAGE_ORDER
 
 from .computation import FIT_FIELDS, SECONDS_PER_DAY, Condition, RuleSpec
 from .models import ConditionOp
 
-PRE_MQL_STAGES = (Stage.DEMAND_GEN.value, Stage.LEAD_GEN.value, Stage.NURTURE.value)
+# The lifecycle's rule of who may cross (leads.lifecycle.crossing), as SQL parameters.
+PRE_MQL_STAGES = tuple(stage for stage in STAGE_ORDER if stage in LIFECYCLE_PRE_MQL_STAGES)
 
 
 @dataclass

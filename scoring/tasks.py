@@ -7,7 +7,7 @@ do, so a message lost with a dead worker costs only time until the sweep rings a
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import services
+from . import previews, services
 
 # Deadlocks, dropped connections and a restarting database are worth a retry with
 # backoff; the work is idempotent (marks, crossing numbers, job cursors).
@@ -39,3 +39,8 @@ def apply_decay() -> int:
 def run_rescore_job(job_id: int) -> None:
     if services.run_rescore_job(job_id=job_id):
         services._enqueue_job(job_id)
+
+
+@shared_task(name=previews.PREVIEW_TASK, ignore_result=True)
+def run_rule_preview(preview_id: int) -> None:
+    previews.run_rule_preview(preview_id=preview_id)

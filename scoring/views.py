@@ -10,17 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from analytics import services as analytics_services
-from analytics.models import PreviewStatus, RulePreview
 from events.event_types import CANONICAL_TYPES
 from events.selectors import recent_event_types
 from funnel.roles import Role, has_role
 
+from . import previews, selectors
 from . import rules as rule_services
-from . import selectors
 from .draft_matches import draft_event_matches
 from .forms import MoveForm, RuleForm, ThresholdForm
-from .models import ConditionOp, RuleKind, ScoringRule
+from .models import ConditionOp, PreviewStatus, RuleKind, RulePreview, ScoringRule
 
 EDITOR_ROLES = (Role.MARKETER, Role.ADMIN)
 READER_ROLES = (Role.MARKETER, Role.ADMIN, Role.SALES_MANAGER)
@@ -90,7 +88,7 @@ def _moved(request, listed) -> tuple[int, str] | None:
 
 
 def _preview(request, draft: dict):
-    preview = analytics_services.start_rule_preview(draft=draft, user=request.user)
+    preview = previews.start_rule_preview(draft=draft, user=request.user)
     return redirect("scoring:preview", pk=preview.pk)
 
 
@@ -210,8 +208,8 @@ def preview_restart(request, pk: int):
     _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
     get_object_or_404(RulePreview, pk=pk)
     try:
-        analytics_services.restart_rule_preview(preview_id=pk)
-    except analytics_services.PreviewNotRestartable as refused:
+        previews.restart_rule_preview(preview_id=pk)
+    except previews.PreviewNotRestartable as refused:
         messages.error(request, refused.message)
     else:
         messages.success(request, "The preview starts again.")
@@ -224,8 +222,8 @@ def preview_publish(request, pk: int):
     _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
     get_object_or_404(RulePreview, pk=pk)
     try:
-        analytics_services.publish_rule_preview(preview_id=pk, user=request.user)
-    except analytics_services.PreviewNotPublishable as refused:
+        previews.publish_rule_preview(preview_id=pk, user=request.user)
+    except previews.PreviewNotPublishable as refused:
         messages.error(request, refused.message)
         return redirect("scoring:preview", pk=pk)
     messages.success(request, "Published. Every lead is being rescored in the background.")

@@ -1,11 +1,21 @@
+import itertools
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from leads.models import Activity, Deal, Lead, StageTransition
-from leads.services import record_leads_created
-from leads.stages import MoveKind, Stage
+from events.models import EngagementEvent
+from leads.actors import Actor
+from leads.lifecycle import FIRST_STAGES, create_leads
+from leads.lifecycle.creation import IDENTITY_AND_PROFILE_FIELDS, ROW_EXTRAS
+from leads.lifecycle.history import PastMove, record_past_moves
+from leads.models import Activity, Deal, Lead
+from leads.stages import STAGE_ORDER, Stage
+from scoring.models import RulePreview
+
+# What `create_leads` takes; the rest of a factory's fields are written after creation.
+CREATED_WITH = {*IDENTITY_AND_PROFILE_FIELDS, *ROW_EXTRAS}
 
 User = get_user_model()
 
@@ -44,7 +54,11 @@ def admin_user(**kwargs):
 
 
 class LeadFactory(factory.django.DjangoModelFactory):
-    """A lead with its creation transition, so the stage invariant holds from the start."""
+    """A lead as the services make one: created by the lifecycle's `create_leads` at its
+    first stage (its `created` transition, its board count), then moved forward one stage
+    at a time through the stage rules up to `stage` (the moves a person could make: no
+    crossing, so no alert). Fields the lifecycle does not set at creation (the score,
+    counters a test arranges) are written after, as the service that owns them would."""
 
     class Meta:
         model = Lead
@@ -59,21 +73,27 @@ class LeadFactory(factory.django.DjangoModelFactory):
     source = "website"
     stage = Stage.LEAD_GEN
 
-    @factory.post_generation
-    def history(self, create, extracted, **kwargs):
-        if create:
-            StageTransition.objects.create(
-                lead=self,
-                cycle=self.cycle,
-                from_stage="",
-                to_stage=self.stage,
-                kind=MoveKind.CREATED,
-                actor_kind="system",
-                actor_label="factory",
-                occurred_at=self.stage_entered_at,
-            )
-            # Counted in the pipeline summary like every lead the services create.
-            record_leads_created(leads=[self])
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        target = kwargs.pop("stage")
+        moved_at = kwargs.pop("stage_entered_at", None)
+        created = {name: kwargs.pop(name) for name in list(kwargs) if name in CREATED_WITH}
+        if moved_at is not None and (created.get("created_at") is None or created["created_at"] > moved_at):
+            created["created_at"] = moved_at
+        first = target if target in FIRST_STAGES else None
+        (lead,) = create_leads([{**created, "stage": first}], actor=Actor.system("factory"))
+        if target not in FIRST_STAGES:
+            when = moved_at or lead.created_at
+            path = STAGE_ORDER[STAGE_ORDER.index(lead.stage) + 1 : STAGE_ORDER.index(target) + 1]
+            actor = Actor.system("factory")
+            record_past_moves(moves={lead: [PastMove(to_stage=step, occurred_at=when, actor=actor) for step in path]})
+        if kwargs:
+            # What other services own (the score, crossing counters, merges, erasure).
+            Lead.objects.filter(pk=lead.pk).update(**kwargs)
+            for name, value in kwargs.items():
+                setattr(lead, name, value)
+        lead.refresh_from_db()
+        return lead
 
 
 class AnonymousLeadFactory(LeadFactory):
@@ -103,3 +123,29 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     kind = "call"
     occurred_at = factory.LazyFunction(timezone.now)
     outcome = "Talked about pricing"
+
+
+_message_ids = itertools.count()
+
+
+class EngagementEventFactory(factory.django.DjangoModelFactory):
+    """An event as ingestion stores it: a unique message id, on a lead."""
+
+    class Meta:
+        model = EngagementEvent
+
+    message_id = factory.LazyFunction(lambda: f"test-{next(_message_ids)}-{timezone.now().timestamp()}")
+    lead = factory.SubFactory(LeadFactory)
+    type = "page_view"
+    occurred_at = factory.LazyFunction(timezone.now)
+    properties = factory.LazyFunction(dict)
+
+
+class RulePreviewFactory(factory.django.DjangoModelFactory):
+    """A preview as the rule editor queues one (scoring.previews.start_rule_preview,
+    without ringing a worker): queued, with its draft."""
+
+    class Meta:
+        model = RulePreview
+
+    draft = factory.LazyFunction(lambda: {"action": "thresholds", "mql_threshold": 45, "recycle_threshold": 20})

@@ -4,8 +4,7 @@ recycle hysteresis and cycles explained, and a lead's per-rule points add up to 
 import pytest
 from django.test import Client
 
-from analytics.models import RulePreview
-from scoring.models import ScoreChange
+from scoring.models import RulePreview, ScoreChange
 from scoring.rules import install_default_rules
 from tests.factories import LeadFactory
 

@@ -5,9 +5,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from analytics.models import RulePreview
 from analytics.services import refresh_analytics
 from events.models import EngagementEvent
+from scoring.models import RulePreview
 from scoring.rules import install_default_rules
 from tests.factories import LeadFactory
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 from events.models import EngagementEvent
 from leads.models import Lead
 from leads.stages import Stage
-from tests.factories import LeadFactory
+from tests.factories import EngagementEventFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +108,7 @@ def test_merged_and_erased_leads_are_not_listed(api_as):
 
 
 def test_the_detail_shows_recent_events_stage_history_and_the_score_explanation(api_as, lead):
-    EngagementEvent.objects.create(message_id="e1", lead=lead, type="page_view", occurred_at=timezone.now())
+    EngagementEventFactory(message_id="e1", lead=lead, type="page_view")
     body = api_as("leads:read").get(f"/api/v1/leads/{lead.pk}").json()
     assert body["email"] == lead.email
     assert [event["message_id"] for event in body["recent_events"]] == ["e1"]
@@ -158,7 +158,7 @@ def test_a_rep_cannot_reassign_a_lead(session_as, rep1, rep2):
 
 
 def test_delete_erases_the_person_but_keeps_the_lead_row_for_counts(api_as, lead):
-    EngagementEvent.objects.create(message_id="e1", lead=lead, type="page_view", occurred_at=timezone.now())
+    EngagementEventFactory(message_id="e1", lead=lead, type="page_view")
     response = api_as("leads:write").delete(f"/api/v1/leads/{lead.pk}")
     assert response.status_code == 204
     lead.refresh_from_db()

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from leads import imports
+from leads.lifecycle import creation
 from leads.models import ImportJob, ImportStatus, Lead, StageTransition
 from leads.selectors import pipeline_counts
 from leads.services import rebuild_pipeline_counts
@@ -173,7 +174,8 @@ def test_a_failed_import_leaves_nothing_half_imported(marketer, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(imports, "record_leads_created", broken)  # fails after the leads were inserted
+    # Fails after the leads and their transitions were inserted (the lifecycle's create_leads).
+    monkeypatch.setattr(creation, "record_leads_created", broken)
     with pytest.raises(RuntimeError):
         run(job)
     job.refresh_from_db()

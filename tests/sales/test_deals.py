@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -6,6 +7,7 @@ from leads.actors import Actor
 from leads.models import Activity, Deal, DealStatus, StageTransition
 from leads.stages import Stage, StageMoveRefused
 from sales.errors import InvalidSalesInput, SalesActionForbidden
+from sales.forms import ActivityForm
 from sales.services import (
     accept_alert,
     log_activity,
@@ -113,7 +115,7 @@ def test_a_rep_logs_a_call_with_a_next_step(accepted_lead, rep1):
         kind="call",
         outcome="Interested, wants pricing",
         next_step="Send pricing",
-        next_step_due="2026-12-01",
+        next_step_due=date(2026, 12, 1),
     )
     assert Activity.objects.get() == activity
     assert (activity.user, activity.next_step, str(activity.next_step_due)) == (rep1, "Send pricing", "2026-12-01")
@@ -121,8 +123,15 @@ def test_a_rep_logs_a_call_with_a_next_step(accepted_lead, rep1):
 
 def test_an_activity_of_an_unknown_kind_is_refused_by_field(accepted_lead, rep1):
     with pytest.raises(InvalidSalesInput) as refusal:
-        log_activity(lead=accepted_lead, user=rep1, kind="fax", next_step_due="soon")
-    assert set(refusal.value.fields) == {"kind", "next_step_due"}
+        log_activity(lead=accepted_lead, user=rep1, kind="fax", next_step_due=date(2026, 12, 1))
+    assert set(refusal.value.fields) == {"kind", "next_step"}
+
+
+def test_the_activity_form_refuses_an_unreadable_date_by_field():
+    form = ActivityForm({"kind": "fax", "next_step_due": "soon"})
+    assert not form.is_valid()
+    assert set(form.problems()) == {"kind", "next_step_due"}
+    assert form.problems()["next_step_due"] == ["Use a date like 2026-12-01."]
 
 
 def test_a_marketer_does_not_log_sales_activities(accepted_lead, marketer):

@@ -35,7 +35,7 @@ def test_a_second_accept_is_told_who_took_the_alert(unassigned_alert, rep1, rep2
     with pytest.raises(AlertAlreadyTaken) as refusal:
         accept_alert(alert=unassigned_alert, user=rep2)
     assert refusal.value.message == "This alert was already accepted by rep1."
-    assert refusal.value.status_code == 409
+    assert refusal.value.http_status == 409
 
 
 def test_a_rep_cannot_accept_an_alert_assigned_to_another_rep(rep1, rep2):

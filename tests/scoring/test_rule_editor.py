@@ -6,14 +6,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from analytics.models import PreviewStatus, RulePreview
-from analytics.services import run_rule_preview
 from events.models import EngagementEvent
+from leads.actors import Actor
+from leads.lifecycle.history import PastMove, record_past_moves
 from leads.stages import Stage
-from scoring.models import RescoreJob, RuleVersion, ScoringRule
+from scoring.models import PreviewStatus, RescoreJob, RulePreview, RuleVersion, ScoringRule
+from scoring.previews import run_rule_preview
 from scoring.rules import install_default_rules
 from scoring.services import compute_score
-from tests.factories import AnonymousLeadFactory, LeadFactory
+from tests.factories import AnonymousLeadFactory, LeadFactory, RulePreviewFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -186,21 +187,21 @@ def scenario(pricing):
     anonymous = AnonymousLeadFactory()
     event(anonymous, "form_submitted", now - timedelta(hours=2), form="demo-request")
     event(anonymous, "page_view", now - timedelta(hours=1), url="https://example.com/pricing")
-    r = LeadFactory(stage=Stage.CUSTOMER)
+    # R's history as the lifecycle writes it: created 25 days ago, then each move in turn.
+    r = LeadFactory(stage=Stage.NURTURE, stage_entered_at=now - timedelta(days=25))
     event(r, "form_submitted", now - timedelta(days=20), form="demo-request")
     event(r, "page_view", now - timedelta(days=20), url="https://example.com/pricing")
-    from leads.models import StageTransition
-
-    for stage, days in ((Stage.SAL, 15), (Stage.SQL, 10), (Stage.CUSTOMER, 5)):
-        StageTransition.objects.create(
-            lead=r,
-            cycle=1,
-            from_stage="",
-            to_stage=stage,
-            kind="forward",
-            actor_kind="system",
-            occurred_at=now - timedelta(days=days),
-        )
+    rep = Actor.system("sales")
+    record_past_moves(
+        moves={
+            r: [
+                PastMove(to_stage=Stage.MQL, occurred_at=now - timedelta(days=20), actor=Actor.system("score 50")),
+                PastMove(to_stage=Stage.SAL, occurred_at=now - timedelta(days=15), actor=rep),
+                PastMove(to_stage=Stage.SQL, occurred_at=now - timedelta(days=10), actor=rep),
+                PastMove(to_stage=Stage.CUSTOMER, occurred_at=now - timedelta(days=5), actor=rep),
+            ]
+        }
+    )
     return {"x": x, "y": y, "r": r, "now": now}
 
 
@@ -226,7 +227,7 @@ def test_preview_lists_the_leads_that_would_cross_mql_now(pricing, scenario):
 
 
 def test_preview_scores_agree_with_the_scoring_reference(pricing, scenario):
-    from analytics.rule_preview import build_draft
+    from scoring.rule_preview import build_draft
 
     preview = preview_of(pricing, 12, scenario["now"])
     draft = build_draft(preview.draft)
@@ -298,7 +299,7 @@ def test_a_manager_may_not_publish(client, manager, pricing, scenario):
 
 
 def test_a_threshold_preview_counts_crossings_at_the_new_threshold(rules, scenario):
-    preview = RulePreview.objects.create(draft={"action": "thresholds", "mql_threshold": 45, "recycle_threshold": 20})
+    preview = RulePreviewFactory(draft={"action": "thresholds", "mql_threshold": 45, "recycle_threshold": 20})
     preview = run_rule_preview(preview_id=preview.pk, as_of=scenario["now"])
     # X scores 45 under the rules in force: enough once the threshold is 45.
     assert preview.results["mql_threshold"] == 45

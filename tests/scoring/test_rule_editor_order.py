@@ -6,8 +6,8 @@ import re
 import pytest
 from django.utils import timezone
 
-from analytics.rule_preview import NEW_RULE_ID, build_draft
 from scoring.models import RescoreJob, RuleVersion, ScoreChange, ScoringRule
+from scoring.rule_preview import NEW_RULE_ID, build_draft
 from scoring.rules import RuleInvalid, create_rule, delete_rule, move_rule, reorder_rules
 from scoring.selectors import active_rule_specs, rules_for_listing
 from scoring.services import compute_score, rescore_leads

@@ -7,11 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from analytics import rule_preview
-from analytics.models import PreviewStatus, RulePreview
-from analytics.services import PreviewNotRestartable, restart_rule_preview, run_rule_preview
-from scoring.models import ScoringRule
-from tests.factories import LeadFactory
+from scoring import rule_preview
+from scoring.models import PreviewStatus, RulePreview, ScoringRule
+from scoring.previews import PreviewNotRestartable, restart_rule_preview, run_rule_preview
+from tests.factories import LeadFactory, RulePreviewFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +104,7 @@ def test_the_old_run_of_a_restarted_preview_writes_nothing_more(draft, monkeypat
     """The worker was only slow: while it replays, the preview is declared stalled and
     restarted. When it comes back, its attempt is gone: it leaves the restart alone."""
     LeadFactory.create_batch(2)
-    preview = RulePreview.objects.create(draft=draft)
+    preview = RulePreviewFactory(draft=draft)
     real_replay = rule_preview.replay
 
     def replay_while_someone_restarts(*args, **kwargs):

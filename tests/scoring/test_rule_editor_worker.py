@@ -1,8 +1,7 @@
 import pytest
 
-from analytics.models import PreviewStatus, RulePreview
-from analytics.services import start_rule_preview
-from scoring.models import ScoringRule
+from scoring.models import PreviewStatus, RulePreview, ScoringRule
+from scoring.previews import start_rule_preview
 from scoring.rules import install_default_rules
 from tests.factories import LeadFactory
 from tests.workers import running_worker, wait_for

@@ -4,16 +4,15 @@ full rescore in the background, and crossings as CONTRACT "MQL crossing" defines
 import pytest
 from django.utils import timezone
 
-from analytics.models import PreviewStatus, RulePreview
-from analytics.services import run_rule_preview
 from leads.models import Lead, StageTransition
 from leads.stages import Stage
 from sales.models import SalesAlert
-from scoring.models import RescoreJob, ScoringSettings, ThresholdVersion
+from scoring.models import PreviewStatus, RescoreJob, RulePreview, ScoringSettings, ThresholdVersion
+from scoring.previews import run_rule_preview
 from scoring.rules import ThresholdsInvalid, update_thresholds
 from scoring.selectors import scoring_settings, thresholds_in_force_at
 from scoring.services import rescore_leads, run_rescore_job
-from tests.factories import AnonymousLeadFactory, LeadFactory
+from tests.factories import AnonymousLeadFactory, LeadFactory, RulePreviewFactory
 
 from .conftest import demo_request, pricing_view
 
@@ -211,7 +210,7 @@ def test_a_threshold_preview_drafted_before_another_change_is_not_published(clie
 
 
 def test_a_threshold_draft_without_a_version_is_refused_as_stale(client, marketer, default_rules):
-    preview = RulePreview.objects.create(draft={"action": "thresholds", "mql_threshold": 45, "recycle_threshold": 20})
+    preview = RulePreviewFactory(draft={"action": "thresholds", "mql_threshold": 45, "recycle_threshold": 20})
     run_rule_preview(preview_id=preview.pk)
     client.force_login(marketer)
     response = client.post(f"/scoring/rules/previews/{preview.pk}/publish/", follow=True)

@@ -1,6 +1,7 @@
 """What a draft of the scoring rules would do, computed with the scoring engine's own
 reference formula (`scoring.computation.evaluate`, which `scoring.services.compute_score`
-wraps), over batches of leads whose events are loaded in one query per batch.
+wraps), over batches of leads whose events are loaded in one query per batch. The rule
+editor queues, runs and publishes previews through scoring.services.previews.
 
 A draft is one change to the rules in force:
     {"action": "create", "rule": {...}}
@@ -26,10 +27,11 @@ from django.db.models import Max
 from events.models import EngagementEvent
 from leads.models import Lead, StageTransition
 from leads.stages import MoveKind, Stage
-from scoring.computation import RuleSpec, condition_from_dict, evaluate
-from scoring.models import RuleKind, ScoringRule
-from scoring.rules import EDITABLE_FIELDS
-from scoring.selectors import scoring_settings
+
+from .computation import RuleSpec, condition_from_dict, evaluate
+from .models import RuleKind, ScoringRule
+from .rules import EDITABLE_FIELDS
+from .selectors import scoring_settings
 
 REPLAY_DAYS = 90
 BATCH_SIZE = 200

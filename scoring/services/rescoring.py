@@ -1,0 +1,237 @@
+"""Rescoring: recompute, store and act on the scores of a chunk of leads, in one
+transaction; drain the marks; the sweep that picks up what was left.
+
+Scoring decides the score; the lifecycle (leads.lifecycle) decides what it means: the
+MQL crossing, re-arming below the recycle threshold, a customer's new cycle.
+"""
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from events.models import EngagementEvent
+from leads import lifecycle
+from leads.actors import Actor
+from leads.models import Lead
+from leads.stages import Stage
+
+from .. import sql as score_sql
+from ..computation import RuleSpec, ScoreResult, evaluate, event_matches
+from ..models import ScoreChange, ScoringSettings
+from ..selectors import active_rule_specs, cycle_started_at, scoring_settings
+from .doorbell import ring_rescore_doorbell
+from .marks import claim_marks, release_claims, schedule_wake_up, settle_marks
+
+logger = logging.getLogger(__name__)
+
+# One doorbell drains marks for at most this long, then rings again (fair to others).
+DRAIN_BUDGET_SECONDS = 20.0
+
+
+@dataclass
+class RescoreOutcome:
+    leads: int = 0
+    crossings: list[int] = field(default_factory=list)
+    new_cycles: list[int] = field(default_factory=list)
+
+
+def compute_score(
+    *, lead: Lead, as_of: datetime, rules: list[RuleSpec] | None = None, window_start: datetime | None = None
+) -> ScoreResult:
+    """The reference score of one lead at `as_of` (see scoring/computation.py)."""
+    if rules is None:
+        rules = active_rule_specs()
+    if window_start is None:
+        window_start = cycle_started_at(lead=lead)
+    types = sorted({rule.event_type for rule in rules if rule.is_behaviour})
+    events = list(
+        EngagementEvent.objects.filter(lead_id=lead.pk, type__in=types, occurred_at__lte=as_of).values_list(
+            "id", "type", "occurred_at", "properties"
+        )
+    )
+    return evaluate(lead=lead, events=events, rules=rules, as_of=as_of, window_start=window_start)
+
+
+def rescore_leads(*, lead_ids: Iterable[int], cause: str, as_of: datetime | None = None) -> RescoreOutcome:
+    """Recompute, store and act on the scores of `lead_ids`, in one transaction.
+
+    The leads' rows are locked first, in id order (the order every writer uses), so a
+    rep's stage move waits for us or we for it, and no two rescores of one lead
+    interleave. On PostgreSQL the chunk is one set-based statement; elsewhere the
+    reference runs lead by lead.
+    """
+    ids = sorted({int(lead_id) for lead_id in lead_ids})
+    outcome = RescoreOutcome()
+    if not ids:
+        return outcome
+    as_of = as_of or timezone.now()
+    with transaction.atomic():
+        locked = _lock_in_id_order(ids)
+        outcome.leads = len(locked)
+        if not locked:
+            return outcome
+        thresholds = scoring_settings()
+        rules = active_rule_specs(default_half_life_days=thresholds.default_half_life_days)
+        for lead_id, stage, stage_entered_at in locked:
+            if stage == Stage.CUSTOMER and open_new_cycle_if_engaged_again(
+                lead_id=lead_id, customer_since=stage_entered_at, rules=rules, as_of=as_of
+            ):
+                outcome.new_cycles.append(lead_id)
+        locked_ids = [row[0] for row in locked]
+        if connection.vendor == "postgresql":
+            candidates = _store_scores_set_based(
+                lead_ids=locked_ids, rules=rules, as_of=as_of, cause=cause, thresholds=thresholds
+            )
+        else:
+            candidates = _store_scores_one_by_one(
+                lead_ids=locked_ids, rules=rules, as_of=as_of, cause=cause, thresholds=thresholds
+            )
+        for lead_id, score, contributions in candidates:
+            if cross_mql_threshold(lead_id=lead_id, score=score, contributions=contributions, thresholds=thresholds):
+                outcome.crossings.append(lead_id)
+    return outcome
+
+
+def _lock_in_id_order(ids: list[int]) -> list[tuple]:
+    """Lock the leads' rows in id order (lock_leads' order) and read what the chunk
+    needs before scoring: (id, stage, stage_entered_at)."""
+    if connection.vendor == "postgresql":
+        # One array literal instead of an IN list of 20,000 parameters.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, stage, stage_entered_at FROM leads_lead "
+                "WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
+                [score_sql.array_literal(ids)],
+            )
+            return cursor.fetchall()
+    return list(
+        Lead.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "stage", "stage_entered_at")
+    )
+
+
+def _store_scores_set_based(*, lead_ids, rules, as_of, cause, thresholds: ScoringSettings):
+    statement, params = score_sql.rescore_statement(
+        rules=rules,
+        lead_ids=lead_ids,
+        as_of=as_of,
+        cause=cause,
+        mql=thresholds.mql_threshold,
+        recycle=thresholds.recycle_threshold,
+    )
+    with connection.cursor() as cursor:
+        # Sorting a batch's events for the daily caps spills to disk at the default 4 MB;
+        # LOCAL keeps the setting to this transaction.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    return [(lead_id, score, score_sql.decode_json(contributions)) for lead_id, score, contributions in rows]
+
+
+def _store_scores_one_by_one(*, lead_ids, rules, as_of, cause, thresholds: ScoringSettings):
+    """The slow, portable path (SQLite): the reference per lead, the same writes."""
+    candidates, below_recycle = [], []
+    recycle = thresholds.recycle_threshold
+    for lead in Lead.objects.filter(pk__in=lead_ids).order_by("pk"):
+        result = compute_score(lead=lead, as_of=as_of, rules=rules)
+        contributions = result.contributions_as_dicts()
+        armed = lifecycle.armed_after(armed=lead.mql_armed, score=result.score, recycle_threshold=recycle)
+        if result.score != lead.score or armed != lead.mql_armed:
+            Lead.objects.filter(pk=lead.pk).update(score=result.score, mql_armed=armed)
+        if result.score != lead.score:
+            ScoreChange.objects.create(
+                lead=lead,
+                old_score=lead.score,
+                new_score=result.score,
+                contributions=contributions,
+                cause=cause[:60],
+                at=as_of,
+            )
+        if result.score < recycle:
+            below_recycle.append(lead.pk)
+        if result.score >= thresholds.mql_threshold and lifecycle.may_cross_mql(lead):
+            candidates.append((lead.pk, result.score, contributions))
+    # The sales app flags these leads' open alerts (the set-based statement does it in SQL).
+    lifecycle.note_scores_below_recycle(lead_ids=below_recycle)
+    return candidates
+
+
+def cross_mql_threshold(*, lead_id: int, score: int, contributions: list, thresholds: ScoringSettings) -> bool:
+    """The score crossed the MQL threshold: the lifecycle decides what that does."""
+    return lifecycle.cross_mql_threshold(
+        lead_id=lead_id, score=score, contributions=contributions, mql_threshold=thresholds.mql_threshold
+    )
+
+
+def open_new_cycle_if_engaged_again(
+    *, lead_id: int, customer_since: datetime, rules: list[RuleSpec], as_of: datetime
+) -> bool:
+    """CONTRACT "Cycles": a customer's first scored engagement after a quiet period opens
+    a new cycle at lead generation, starting at that engagement, so only it and later
+    events count towards the new cycle's behaviour score."""
+    quiet = timedelta(days=settings.FUNNEL_RECYCLE_QUIET_DAYS)
+    scoring = [rule for rule in rules if rule.is_behaviour and rule.points > 0]
+    if not scoring:
+        return False
+    events = (
+        EngagementEvent.objects.filter(
+            lead_id=lead_id,
+            type__in={rule.event_type for rule in scoring},
+            occurred_at__gt=customer_since,
+            occurred_at__lte=as_of,
+        )
+        .order_by("occurred_at", "id")
+        .values_list("type", "occurred_at", "properties")
+    )
+    last_engaged = customer_since
+    for event_type, occurred_at, properties in events.iterator():
+        if not any(event_matches(rule, event_type, properties) for rule in scoring):
+            continue
+        if occurred_at - last_engaged >= quiet:
+            lifecycle.start_new_cycle(
+                lead_id=lead_id,
+                occurred_at=occurred_at,
+                quiet_days=(occurred_at - last_engaged).days,
+                actor=Actor.system("scoring"),
+            )
+            return True
+        last_engaged = occurred_at
+    return False
+
+
+def rescore_marked_leads(
+    *, budget_seconds: float = DRAIN_BUDGET_SECONDS, chunk: int | None = None, ring: bool = True
+) -> int:
+    """Claim and rescore marked leads until none is claimable or the budget is spent;
+    with `ring` (a worker), ring again for what is left and for marks still waiting.
+    Returns how many leads were rescored."""
+    started = time.monotonic()
+    done = 0
+    while True:
+        claims = claim_marks(limit=chunk)
+        if not claims:
+            break
+        try:
+            now = timezone.now()
+            with transaction.atomic():
+                rescore_leads(lead_ids=[claim.lead_id for claim in claims], cause="events", as_of=now)
+                settle_marks(claims=claims, now=now)
+        except Exception:
+            release_claims(claims=claims)
+            raise
+        done += len(claims)
+        if time.monotonic() - started > budget_seconds:
+            if ring:
+                ring_rescore_doorbell()
+            break
+    if ring:
+        schedule_wake_up()
+    return done
