@@ -1,7 +1,8 @@
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import Resolver404
 from django.views import defaults
 
@@ -61,3 +62,9 @@ def server_error(request):
     if _is_api(request):
         return json_server_error(request)
     return defaults.server_error(request)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever a page says; send them to the icon. The
+    static URL is resolved per request: in production it names the hashed file."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
