@@ -8,6 +8,10 @@ export PORT
 # `make run` (and the targets it runs first) is development: DEBUG on and the public
 # development SECRET_KEY. Nothing else gets these defaults; production sets SECRET_KEY.
 migrate seed run bench: export FUNNEL_DEV ?= 1
+# honcho hands each process its own PORT (web 8000, worker 8100, beat 8200): the web
+# server binds to FUNNEL_WEB_PORT, and the worker's email/webhook links use it too.
+FUNNEL_WEB_PORT := $(PORT)
+export FUNNEL_WEB_PORT
 
 .PHONY: run test drills install migrate seed lint format bench bench-ingest bench-rescore bench-latency compose-check smoke clean lock audit
 

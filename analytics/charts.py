@@ -1,71 +1,123 @@
-"""A small server-side SVG renderer: a funnel, horizontal bars and lines.
+"""Server-side SVG charts: a funnel, horizontal bars and lines.
 
-Every chart is an `<svg role="img">` named by its `<title>` and explained by its
-`<desc>`, so a screen reader announces what it shows; the page puts the same numbers
-in a table next to it. All text is escaped here, the only place that builds markup.
+This module works out the geometry (where each bar, tick and label goes, and what the
+labels say); the markup lives in templates/analytics/charts/, where Django escapes
+every label. Every chart is an `<svg role="img">` named by its `<title>` and explained
+by its `<desc>`; the page puts the same numbers in a table next to it.
 """
 
+import math
 from collections.abc import Callable, Sequence
-from html import escape
+from dataclasses import dataclass
 
-from django.utils.safestring import SafeString, mark_safe
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 
 PALETTE = ["#2a5bd7", "#1a7f37", "#b35c00", "#b42318", "#6f42c1", "#0b7285"]
+MUTED = "#aab3bf"
 WIDTH = 680
-FONT = 'font-family="system-ui, sans-serif" font-size="13"'
 
 
-def _number(value) -> str:
+def count_text(value) -> str:
+    """Counts are whole numbers: 435, never 435.00."""
     if value is None:
         return "–"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
+    return f"{round(value):,}"
 
 
-def _open(key: str, title: str, description: str, height: int) -> list[str]:
-    return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" preserveAspectRatio="xMinYMin meet" aria-labelledby="{key}-title {key}-desc" {FONT}>',
-        f'<title id="{key}-title">{escape(title)}</title>',
-        f'<desc id="{key}-desc">{escape(description)}</desc>',
-    ]
+def percent_text(value) -> str:
+    """A share given in percent (0–100)."""
+    if value is None:
+        return "–"
+    return f"{value:.0f}%" if float(value).is_integer() else f"{value:.1f}%"
 
 
-def _legend(series_names: Sequence[str], y: int) -> list[str]:
-    parts, x = [], 10
-    for index, name in enumerate(series_names):
-        color = PALETTE[index % len(PALETTE)]
-        parts.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{color}"/>')
-        parts.append(f'<text x="{x + 16}" y="{y}" fill="#1b2330">{escape(name)}</text>')
-        x += 28 + 7 * len(name)
-    return parts
+def hours_text(hours) -> str:
+    """A duration as a person says it: “45 min”, “5 h 20 min”, “14 d 3 h”."""
+    if hours is None:
+        return "–"
+    minutes = round(hours * 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    whole_hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {whole_hours} h" if whole_hours else f"{days} d"
+    if whole_hours:
+        return f"{whole_hours} h {minutes} min" if minutes else f"{whole_hours} h"
+    return f"{minutes} min"
+
+
+def nice_ticks(peak: float, *, count: int = 4, integer: bool = True) -> list[float]:
+    """Round tick values from 0 past `peak`: 0, 25, 50, 75, 100 or 0, 2, 4, 6, never
+    12.5 on an axis of whole numbers. Integer axes (counts, percent) never get fractional steps."""
+    if not peak or peak <= 0:
+        return [0, 1, 2, 3, 4] if integer else [0, 0.25, 0.5, 0.75, 1]
+    raw = peak / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    steps = [factor * magnitude for factor in (1, 2, 2.5, 5, 10)]
+    if integer:
+        steps = [step for step in steps if step >= 1 and float(step).is_integer()] or [1]
+    step = next((step for step in steps if step >= raw), steps[-1] * 2)
+    step = int(step) if integer else step
+    top = math.ceil(peak / step) * step
+    return [step * index for index in range(int(round(top / step)) + 1)]
 
 
 def _clip(label: str, length: int = 26) -> str:
     return label if len(label) <= length else label[: length - 1] + "…"
 
 
-def funnel_chart(*, key: str, title: str, description: str, steps: Sequence[tuple[str, float]]) -> SafeString:
-    """Centred bars, widest first: how many reached each step."""
-    row, top, label_width = 34, 10, 190
-    height = top + row * max(len(steps), 1) + 10
-    area = WIDTH - label_width - 70
-    peak = max((value or 0 for _, value in steps), default=0) or 1
-    parts = _open(key, title, description, height)
-    for index, (label, value) in enumerate(steps):
-        y = top + index * row
-        width = max(area * (value or 0) / peak, 1)
-        x = label_width + (area - width) / 2
-        color = PALETTE[0]
-        parts.append(f'<text x="10" y="{y + 20}" fill="#1b2330">{escape(_clip(label))}</text>')
-        parts.append(f'<rect x="{x:.1f}" y="{y + 4}" width="{width:.1f}" height="{row - 8}" rx="3" fill="{color}"/>')
-        parts.append(
-            f'<text x="{label_width + area + 8}" y="{y + 20}" fill="#1b2330" font-weight="600">'
-            f"{escape(_number(value))}</text>"
+@dataclass(frozen=True)
+class FunnelStep:
+    label: str
+    value: float | None
+    went_on: float | None = None  # how many of them reached the next step
+    rate: float | None = None  # went_on / value, 0–1
+
+
+def funnel_chart(*, key: str, title: str, description: str, steps: Sequence[FunnelStep]) -> SafeString:
+    """Centred bars, widest first, and between two bars the share that went on from
+    one stage to the next (with the counts it is made of)."""
+    row, gap, top, label_width = 30, 22, 10, 190
+    area = WIDTH - label_width - 80
+    peak = max((step.value or 0 for step in steps), default=0) or 1
+    bars = []
+    for index, step in enumerate(steps):
+        y = top + index * (row + gap)
+        width = max(area * (step.value or 0) / peak, 1)
+        conversion = None
+        if index < len(steps) - 1 and step.rate is not None:
+            conversion = {
+                "y": y + row + gap / 2 + 5,
+                "text": f"↓ {percent_text(100 * step.rate)} went on ({count_text(step.went_on)} of "
+                f"{count_text(step.value)})",
+            }
+        bars.append(
+            {
+                "label": _clip(step.label),
+                "label_y": y + 20,
+                "x": round(label_width + (area - width) / 2, 1),
+                "y": y,
+                "width": round(width, 1),
+                "height": row,
+                "value": count_text(step.value),
+                "conversion": conversion,
+            }
         )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))
+    height = top + (row + gap) * max(len(steps), 1)
+    return render_to_string(
+        "analytics/charts/funnel.svg",
+        {
+            "key": key,
+            "title": title,
+            "description": description,
+            "width": WIDTH,
+            "height": height,
+            "bars": bars,
+            "color": PALETTE[0],
+            "value_x": label_width + area + 8,
+            "center_x": label_width + area / 2,
+        },
+    )
 
 
 def bar_chart(
@@ -75,36 +127,64 @@ def bar_chart(
     description: str,
     categories: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None]]],
-    value_format: Callable[[float | None], str] = _number,
+    value_format: Callable[[float | None], str] = count_text,
+    muted: Sequence[bool] = (),
+    note: str = "",
 ) -> SafeString:
-    """Horizontal bars, one group per category and one bar per series."""
+    """Horizontal bars, one group per category and one bar per series; a category
+    marked in `muted` is drawn grey (too few to mean much)."""
     bar, gap, label_width = 14, 10, 190
     legend = 24 if len(series) > 1 else 4
     group = bar * len(series) + gap
-    height = legend + group * max(len(categories), 1) + 6
-    area = WIDTH - label_width - 90
+    area = WIDTH - label_width - 110
     peak = max((value or 0 for _, values in series for value in values), default=0) or 1
-    parts = _open(key, title, description, height)
-    if len(series) > 1:
-        parts += _legend([name for name, _ in series], 16)
-    if not categories:
-        parts.append(f'<text x="10" y="{legend + 14}" fill="#5b6472">No data for this selection.</text>')
+    groups = []
     for c_index, category in enumerate(categories):
         y0 = legend + c_index * group
-        parts.append(f'<text x="10" y="{y0 + bar * len(series) / 2 + 4:.1f}" fill="#1b2330">')
-        parts.append(f"{escape(_clip(category))}</text>")
+        grey = c_index < len(muted) and muted[c_index]
+        rects = []
         for s_index, (_, values) in enumerate(series):
             value = values[c_index] if c_index < len(values) else None
-            y = y0 + s_index * bar
             width = area * (value or 0) / peak
-            color = PALETTE[s_index % len(PALETTE)]
-            parts.append(f'<rect x="{label_width}" y="{y}" width="{width:.1f}" height="{bar - 2}" fill="{color}"/>')
-            parts.append(
-                f'<text x="{label_width + width + 6:.1f}" y="{y + bar - 3}" fill="#1b2330" font-size="11">'
-                f"{escape(value_format(value))}</text>"
+            rects.append(
+                {
+                    "y": y0 + s_index * bar,
+                    "width": round(width, 1),
+                    "height": bar - 2,
+                    "color": MUTED if grey else PALETTE[s_index % len(PALETTE)],
+                    "text_x": round(label_width + width + 6, 1),
+                    "text_y": y0 + s_index * bar + bar - 3,
+                    "text": value_format(value),
+                }
             )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))
+        groups.append(
+            {"label": _clip(category), "label_y": round(y0 + bar * len(series) / 2 + 4, 1), "bars": rects, "grey": grey}
+        )
+    height = legend + group * max(len(categories), 1) + (24 if note else 6)
+    return render_to_string(
+        "analytics/charts/bars.svg",
+        {
+            "key": key,
+            "title": title,
+            "description": description,
+            "width": WIDTH,
+            "height": height,
+            "legend": _legend([name for name, _ in series]) if len(series) > 1 else [],
+            "groups": groups,
+            "label_width": label_width,
+            "empty_y": legend + 14,
+            "note": note,
+            "note_y": height - 8,
+        },
+    )
+
+
+def _legend(names: Sequence[str]) -> list[dict]:
+    items, x = [], 10
+    for index, name in enumerate(names):
+        items.append({"x": x, "text_x": x + 16, "name": name, "color": PALETTE[index % len(PALETTE)]})
+        x += 28 + 7 * len(name)
+    return items
 
 
 def line_chart(
@@ -114,47 +194,65 @@ def line_chart(
     description: str,
     x_labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None]]],
+    unit: str = "",
+    tick_format: Callable[[float], str] = count_text,
 ) -> SafeString:
-    """One line per series over `x_labels` (days or weeks), y from zero."""
-    height, left, right, top, bottom = 260, 52, WIDTH - 16, 34, 222
+    """One line per series over `x_labels` (days or weeks), y from zero, the axis
+    named by its `unit` and ticked at round values."""
+    height, left, right, top, bottom = 270, 56, WIDTH - 30, 34, 222
     peak = max((value or 0 for _, values in series for value in values), default=0)
-    peak = _nice_ceiling(peak)
+    ticks = nice_ticks(peak)
+    ceiling = ticks[-1] or 1
     count = max(len(x_labels), 1)
-    parts = _open(key, title, description, height)
-    parts += _legend([name for name, _ in series], 16)
 
     def x_at(index: int) -> float:
         return left + (right - left) * (index / (count - 1) if count > 1 else 0.5)
 
     def y_at(value: float) -> float:
-        return bottom - (bottom - top) * (value / peak if peak else 0)
+        return bottom - (bottom - top) * (value / ceiling)
 
-    for tick in range(5):
-        value = peak * tick / 4
-        y = y_at(value)
-        parts.append(f'<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d9dee5"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#5b6472">{_number(value)}</text>')
-    step = max(1, round(count / 6))
-    for index in range(0, count, step):
-        parts.append(
-            f'<text x="{x_at(index):.1f}" y="{bottom + 18}" text-anchor="middle" fill="#5b6472" font-size="11">'
-            f"{escape(x_labels[index] if index < len(x_labels) else '')}</text>"
+    y_ticks = [
+        {"y": round(y_at(value), 1), "text_y": round(y_at(value) + 4, 1), "text": tick_format(value)} for value in ticks
+    ]
+    step = max(1, math.ceil(count / 6))
+    shown = list(range(0, count, step))
+    if count > 1 and shown[-1] != count - 1:
+        # The last period is the one people look for; it replaces a neighbour too close.
+        if count - 1 - shown[-1] < step / 2:
+            shown.pop()
+        shown.append(count - 1)
+    x_ticks = []
+    for index in shown:
+        anchor = "middle"
+        if index == 0 and count > 1:
+            anchor = "start"
+        elif index == count - 1 and count > 1:
+            anchor = "end"
+        x_ticks.append(
+            {"x": round(x_at(index), 1), "anchor": anchor, "text": x_labels[index] if index < len(x_labels) else ""}
         )
+    lines = []
     for s_index, (_, values) in enumerate(series):
-        color = PALETTE[s_index % len(PALETTE)]
         points = " ".join(f"{x_at(i):.1f},{y_at(v or 0):.1f}" for i, v in enumerate(values))
         if points:
-            parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
-    parts.append("</svg>")
-    return mark_safe("".join(parts))
-
-
-def _nice_ceiling(value: float) -> float:
-    """The next round number above `value`, so the axis reads 0, 25, 50, 75, 100."""
-    if value <= 0:
-        return 4
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for factor in (1, 2, 4, 5, 8, 10):
-        if value <= factor * magnitude:
-            return max(factor * magnitude, 4)
-    return 10 * magnitude
+            lines.append({"points": points, "color": PALETTE[s_index % len(PALETTE)]})
+    return render_to_string(
+        "analytics/charts/lines.svg",
+        {
+            "key": key,
+            "title": title,
+            "description": description,
+            "width": WIDTH,
+            "height": height,
+            "legend": _legend([name for name, _ in series]),
+            "left": left,
+            "right": right,
+            "tick_text_x": left - 6,
+            "x_label_y": bottom + 18,
+            "y_ticks": y_ticks,
+            "x_ticks": x_ticks,
+            "lines": lines,
+            "unit": unit,
+            "unit_y": (top + bottom) / 2,
+        },
+    )

@@ -1,11 +1,12 @@
 """The funnel report as the page shows it: sections of charts, each chart with the table
-of its numbers and a CSV of the same rows."""
+of its numbers and a CSV of the same rows. Markup lives in the templates
+(analytics/funnel.html and analytics/charts/); this module only arranges the numbers."""
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.utils.safestring import SafeString, mark_safe
+from django.conf import settings
+from django.utils.safestring import SafeString
 
 from leads.stages import Stage
 
@@ -13,6 +14,8 @@ from . import charts
 from .selectors import CHANNELS, COHORT_STAGES
 
 TEXT, COUNT, RATE, HOURS, MONEY, DECIMAL = "text", "count", "rate", "hours", "money", "decimal"
+# A score band with fewer MQLs than this is greyed out: its rates say little yet.
+MIN_BAND_SIZE = 10
 
 
 @dataclass(frozen=True)
@@ -21,19 +24,26 @@ class Column:
     kind: str = COUNT
 
 
+def money_text(value) -> str:
+    """One money format everywhere in the report: “12,000 EUR”."""
+    if value is None:
+        return "–"
+    return f"{value:,.0f} {settings.FUNNEL_CURRENCY}"
+
+
 def format_cell(value, kind: str) -> str:
     if value is None:
         return "–"
     if kind == RATE:
         return f"{100 * value:.1f}%"
     if kind == HOURS:
-        return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
+        return charts.hours_text(value)
     if kind == MONEY:
-        return f"{value:,.0f}"
+        return money_text(value)
     if kind == DECIMAL:
-        return f"{value:,.2f}"
+        return f"{value:,.1f}"
     if kind == COUNT:
-        return f"{int(value):,}"
+        return charts.count_text(value)
     return str(value)
 
 
@@ -45,29 +55,30 @@ class Chart:
     columns: list[Column]
     rows: list[list]
     render: Callable[["Chart"], SafeString] = field(repr=False, default=None)
+    # Per row, the kind of the value column where rows mix units (a count, a rate, a time).
+    row_kinds: list[str] | None = None
+    # Per row, whether it is greyed out (too few behind it to mean much).
+    muted: list[bool] = field(default_factory=list)
 
     @property
     def svg(self) -> SafeString:
         return self.render(self)
 
-    @property
-    def display_rows(self) -> list[list[str]]:
-        return [
-            [format_cell(value, column.kind) for value, column in zip(row, self.columns, strict=True)]
-            for row in self.rows
-        ]
+    def kinds(self, index: int) -> list[str]:
+        kinds = [column.kind for column in self.columns]
+        if self.row_kinds:
+            kinds[1] = self.row_kinds[index]
+        return kinds
 
     @property
-    def table_body(self) -> SafeString:
-        """The `<tr>`s of the numbers table: the first cell heads its row. Joined here
-        rather than looped in the template: the report's ~800 cells through the template
-        engine were a third of the page's rendering."""
-        rows = []
-        for first, *rest in self.display_rows:
-            cells = "".join(f"<td>{html.escape(cell)}</td>" for cell in rest)
-            rows.append(f'<tr><th scope="row">{html.escape(first)}</th>{cells}</tr>')
-        # Every cell is escaped (html.escape, the function Django's escape wraps).
-        return mark_safe("\n".join(rows))  # noqa: S308
+    def display_rows(self) -> list[dict]:
+        return [
+            {
+                "cells": [format_cell(value, kind) for value, kind in zip(row, self.kinds(index), strict=True)],
+                "muted": index < len(self.muted) and self.muted[index],
+            }
+            for index, row in enumerate(self.rows)
+        ]
 
 
 @dataclass
@@ -82,9 +93,16 @@ def _column(chart: Chart, index: int) -> list:
     return [row[index] for row in chart.rows]
 
 
-def _bars(*series_columns: int, value_kind: str = COUNT, first_rows: int | None = None):
+def _bars(
+    *series_columns: int,
+    value_kind: str = COUNT,
+    first_rows: int | None = None,
+    category: Callable[[list], str] | None = None,
+    note: str = "",
+):
     """Bars of `series_columns`; `first_rows` keeps the chart to the rows of one unit
-    when the table below it goes on with rates or times."""
+    when the table below it goes on with rates or times; `category` names a row's bars
+    (the first cell by default)."""
 
     def render(chart: Chart) -> SafeString:
         rows = chart.rows[:first_rows] if first_rows else chart.rows
@@ -92,15 +110,17 @@ def _bars(*series_columns: int, value_kind: str = COUNT, first_rows: int | None 
             key=chart.key,
             title=chart.title,
             description=chart.description,
-            categories=[str(row[0]) for row in rows],
+            categories=[category(row) if category else str(row[0]) for row in rows],
             series=[(chart.columns[i].name, [row[i] for row in rows]) for i in series_columns],
             value_format=lambda value: format_cell(value, value_kind),
+            muted=chart.muted,
+            note=note,
         )
 
     return render
 
 
-def _lines(*series_columns: int, scale: float = 1):
+def _lines(*series_columns: int, scale: float = 1, unit: str = "", percent: bool = False):
     def render(chart: Chart) -> SafeString:
         return charts.line_chart(
             key=chart.key,
@@ -111,6 +131,8 @@ def _lines(*series_columns: int, scale: float = 1):
                 (chart.columns[i].name, [None if v is None else v * scale for v in _column(chart, i)])
                 for i in series_columns
             ],
+            unit=unit,
+            tick_format=charts.percent_text if percent else charts.count_text,
         )
 
     return render
@@ -121,7 +143,7 @@ def _funnel(chart: Chart) -> SafeString:
         key=chart.key,
         title=chart.title,
         description=chart.description,
-        steps=[(row[0], row[1]) for row in chart.rows],
+        steps=[charts.FunnelStep(label=row[0], value=row[1], went_on=row[2], rate=row[3]) for row in chart.rows],
     )
 
 
@@ -176,7 +198,7 @@ def build_sections(report: dict) -> list[Section]:
                 times["sales_cycle"]["count"],
             ]
         ],
-        _bars(1, 2, value_kind=HOURS),
+        _bars(1, 2, value_kind=HOURS, category=lambda row: f"{row[0]} (n={charts.count_text(row[3])})"),
     )
     cohort_columns = [Column("Capture week", TEXT), Column("Leads")] + [
         Column(f"Reached {labels[stage]}", RATE) for stage in COHORT_STAGES
@@ -190,7 +212,7 @@ def build_sections(report: dict) -> list[Section]:
             [row["week"], row["leads"], *[row["reached_rate"][stage.value] for stage in COHORT_STAGES]]
             for row in report["cohorts"]
         ],
-        _lines(3, 5, 6, scale=100),
+        _lines(3, 5, 6, scale=100, unit="% of the week's leads", percent=True),
     )
     first_touch = handoff["first_touch"]
     handoff_chart = Chart(
@@ -204,19 +226,20 @@ def build_sections(report: dict) -> list[Section]:
             ["Accepted (SAL)", handoff["accepted"]],
             ["Rejected", handoff["rejected"]],
             ["Still open", handoff["still_open"]],
-            ["Acceptance rate (%)", _percent(handoff["acceptance_rate"])],
-            ["SLA met (%)", _percent(handoff["sla_rate"])],
-            ["First touch, median (hours)", first_touch["median_hours"]],
-            ["First touch, 90th percentile (hours)", first_touch["p90_hours"]],
+            [f"Acceptance rate ({handoff['accepted']} of {handoff['raised']})", handoff["acceptance_rate"]],
+            ["SLA met", handoff["sla_rate"]],
+            ["First touch, median", first_touch["median_hours"]],
+            ["First touch, 90th percentile", first_touch["p90_hours"]],
         ],
         _bars(1, first_rows=4),
+        row_kinds=[COUNT, COUNT, COUNT, COUNT, RATE, RATE, HOURS, HOURS],
     )
     reasons = Chart(
         "rejection-reasons",
         "Why sales rejected MQLs",
         "Rejected MQL alerts raised in the period, by the reason sales gave.",
         [Column("Reason", TEXT), Column("Rejected")],
-        [[row["reason"].replace("_", " "), row["count"]] for row in handoff["rejection_reasons"]],
+        [[_reason_label(row["reason"]), row["count"]] for row in handoff["rejection_reasons"]],
         _bars(1),
     )
     close_chart = Chart(
@@ -249,7 +272,7 @@ def build_sections(report: dict) -> list[Section]:
         "Events from the engagement log per channel: web (page views, forms), email, ads, content, webinars.",
         [Column(engagement["period"].capitalize(), TEXT)] + [Column(name.capitalize()) for name in channel_names],
         [[row["period"], *[row[name] for name in channel_names]] for row in engagement["trend"]],
-        _lines(*range(1, len(channel_names) + 1)),
+        _lines(*range(1, len(channel_names) + 1), unit="events"),
     )
     rates = engagement["rates"]
     rate_chart = Chart(
@@ -320,7 +343,7 @@ def build_sections(report: dict) -> list[Section]:
         "Customers coming back for more (a new cycle opened) and NPS answers received.",
         [Column(delight["period"].capitalize(), TEXT), Column("New cycles"), Column("NPS answers")],
         [[row["period"], row["new_cycles"], row["nps_responses"]] for row in delight["trend"]],
-        _lines(1, 2),
+        _lines(1, 2, unit="customers, answers"),
     )
     nps_chart = Chart(
         "nps",
@@ -362,10 +385,12 @@ def build_sections(report: dict) -> list[Section]:
     bands = Chart(
         "accuracy-bands",
         "MQL outcomes by score band",
-        "Of the MQLs raised in the period, the share sales accepted, qualified and won, by the score at hand-off.",
+        "Of the MQLs raised in the period, the share sales accepted, qualified and won, by the score at hand-off. "
+        f"Bands with fewer than {MIN_BAND_SIZE} MQLs are greyed out: too few to mean much yet.",
         [Column("Score", TEXT), *outcome_columns],
         [[row["band"], *outcome_cells(row)] for row in accuracy["by_score_band"]],
-        _bars(5, 6, 7, value_kind=RATE),
+        _bars(5, 6, 7, value_kind=RATE, category=_with_n, note=f"Grey: fewer than {MIN_BAND_SIZE} MQLs."),
+        muted=[row["raised"] < MIN_BAND_SIZE for row in accuracy["by_score_band"]],
     )
     rules = Chart(
         "accuracy-rules",
@@ -373,7 +398,25 @@ def build_sections(report: dict) -> list[Section]:
         "The same outcomes for the MQLs each rule contributed points to.",
         [Column("Rule", TEXT), *outcome_columns],
         [[row["label"], *outcome_cells(row)] for row in accuracy["by_rule"]],
-        _bars(5, 6, 7, value_kind=RATE),
+        _bars(5, 6, 7, value_kind=RATE, category=_with_n, note=f"Grey: fewer than {MIN_BAND_SIZE} MQLs."),
+        muted=[row["raised"] < MIN_BAND_SIZE for row in accuracy["by_rule"]],
+    )
+    campaign_chart = Chart(
+        "campaigns",
+        "Campaigns by customers",
+        "Per the lead's own campaign: leads captured, customers won and the value of the deals won in the period.",
+        [
+            Column("Campaign", TEXT),
+            Column("Leads"),
+            Column("Customers"),
+            Column("Customer conversion", RATE),
+            Column("Won value", MONEY),
+        ],
+        [
+            [row["campaign"] or "(none)", row["leads"], row["customers"], row["customer_rate"], row["won_value"]]
+            for row in report["campaigns"]
+        ],
+        _bars(2, category=lambda row: f"{row[0]} · {money_text(row[4])}"),
     )
     model_vs_rules = Chart(
         "accuracy-model",
@@ -398,7 +441,7 @@ def build_sections(report: dict) -> list[Section]:
             "conversion",
             "Stage conversion",
             "Where do we lose people? Of the leads entering each stage, how many went further.",
-            [conversion],
+            [conversion, campaign_chart],
         ),
         Section("time", "Time in stage", "How long do they wait?", [stage_times]),
         Section("cohorts", "Weekly cohorts", "How far has each week's intake come?", [cohorts]),
@@ -420,8 +463,13 @@ def build_sections(report: dict) -> list[Section]:
     ]
 
 
-def _percent(value: float | None) -> float | None:
-    return None if value is None else round(100 * value, 1)
+def _with_n(row: list) -> str:
+    """A row's label with the count its rates are made of: “60–69 (n=2)”."""
+    return f"{row[0]} (n={charts.count_text(row[1])})"
+
+
+def _reason_label(code: str) -> str:
+    return settings.FUNNEL_REJECT_REASONS.get(code, code.replace("_", " "))
 
 
 def chart_by_key(sections: list[Section], key: str) -> Chart | None:

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Max, Sum
 
+from leads.actors import person_name
 from leads.stages import STAGE_INDEX, STAGE_ORDER, Stage
 from scoring.likelihood.report import METHODS as LIKELIHOOD_METHODS
 from scoring.models import LikelihoodModel
@@ -138,6 +139,42 @@ def conversion(filters: ReportFilters) -> list[dict]:
     return result
 
 
+def campaigns(filters: ReportFilters) -> list[dict]:
+    """Which campaigns produce customers: per lead campaign (the lead's own UTM
+    campaign), leads captured, customers won and the won deals' value in the period,
+    most customers first. Two grouped queries over the summary tables."""
+    entries: dict[str, dict] = defaultdict(lambda: {"leads": 0, "customers": 0})
+    for row in (
+        filters.apply(m.StageEntryDaily.objects)
+        .filter(stage__in=(Stage.LEAD_GEN, Stage.CUSTOMER))
+        .values("campaign", "stage")
+        .annotate(n=Sum("entered"))
+        .order_by()
+    ):
+        entries[row["campaign"]]["leads" if row["stage"] == Stage.LEAD_GEN else "customers"] += row["n"] or 0
+    won_value = {
+        row["campaign"]: float(row["value"] or 0)
+        for row in filters.apply(m.DealDaily.objects).values("campaign").annotate(value=Sum("won_value")).order_by()
+    }
+    rows = [
+        {
+            "campaign": campaign,
+            "leads": numbers["leads"],
+            "customers": numbers["customers"],
+            "customer_rate": rate(numbers["customers"], numbers["leads"]),
+            "won_value": won_value.get(campaign, 0.0),
+        }
+        for campaign, numbers in entries.items()
+    ]
+    rows += [
+        {"campaign": campaign, "leads": 0, "customers": 0, "customer_rate": None, "won_value": value}
+        for campaign, value in won_value.items()
+        if campaign not in entries and value
+    ]
+    rows.sort(key=lambda row: (-row["customers"], -row["won_value"], row["campaign"]))
+    return rows
+
+
 def durations(filters: ReportFilters) -> dict:
     histograms: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for row in filters.apply(m.DurationDaily.objects).values("measure", "hours").annotate(n=Sum("count")).order_by():
@@ -238,7 +275,7 @@ def close(filters: ReportFilters) -> dict:
         touches[row["owner_id"]][row["kind"]] = row["n"]
     owner_ids = {owner_id for owner_id in [*touches, *won_by_owner] if owner_id is not None}
     names = {
-        user.pk: user.get_full_name() or user.get_username()
+        user.pk: person_name(user)
         for user in get_user_model().objects.filter(pk__in=owner_ids).only("username", "first_name", "last_name")
     }
     reps = []
@@ -469,6 +506,7 @@ def funnel_report(filters: ReportFilters) -> dict:
         },
         "refreshed_at": refresh.refreshed_at.isoformat() if refresh and refresh.refreshed_at else None,
         "conversion": conversion(filters),
+        "campaigns": campaigns(filters),
         "time_in_stage": {"stages": times["stages"], "sales_cycle": times["sales_cycle"]},
         "cohorts": cohorts(filters),
         "handoff": handoff(filters, times["first_touch"]),

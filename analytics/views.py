@@ -5,9 +5,11 @@ from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 from django.utils.http import urlencode
 
+from events.event_types import conventional_names
 from leads import access
 
 from . import selectors
+from .event_types import event_types_received
 from .exports import chart_csv
 from .forms import ReportFilterForm
 from .sections import build_sections, chart_by_key
@@ -60,3 +62,17 @@ def funnel_csv(request, key: str):
     filename = f"funnel-{key}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@login_required
+def event_types(request):
+    """The event types received, their counts, when last seen, and the rules that score
+    them: where a marketer finds out why a lead that sends events stays at 0."""
+    if not can_read_report(request.user):
+        raise PermissionDenied("The event types page is for marketers, sales managers and admins.")
+    rows = event_types_received()
+    return render(
+        request,
+        "analytics/event_types.html",
+        {"rows": rows, "unscored": [row for row in rows if not row.scored], "conventional": conventional_names()},
+    )

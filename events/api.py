@@ -5,7 +5,6 @@ would cost more than storing the events does (GOALS.md)."""
 
 import orjson
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -58,6 +57,29 @@ _REPLY = inline_serializer(
         "rejected": serializers.IntegerField(),
     },
 )
+_EVENT = inline_serializer(
+    "IngestEvent",
+    {
+        "message_id": serializers.CharField(
+            required=False, max_length=200, help_text="Idempotency key; generated when absent."
+        ),
+        "type": serializers.CharField(
+            max_length=100,
+            help_text="A canonical type such as `page_view` or `form_submitted`; conventional names "
+            "(“Form Submitted”) are stored as the canonical type.",
+        ),
+        "email": serializers.EmailField(required=False),
+        "external_id": serializers.CharField(required=False, max_length=200),
+        "anonymous_id": serializers.CharField(required=False, max_length=200),
+        "occurred_at": serializers.DateTimeField(required=False, help_text="ISO 8601; default now."),
+        "properties": serializers.DictField(required=False, help_text="Anything the event says (url, form…)."),
+        "traits": serializers.DictField(required=False, help_text="Lead fields: first_name, company, job_title…"),
+    },
+)
+_BATCH = inline_serializer(
+    "IngestBatch",
+    {"events": _EVENT.__class__(many=True, help_text="1–1,000 events.")},
+)
 _ERROR = inline_serializer(
     "IngestError",
     {
@@ -86,7 +108,14 @@ class EventsView(APIView):
             "`anonymous_id`, `properties` (object), `occurred_at` (ISO 8601, default now), `traits` (lead fields). "
             "Valid events are stored even when others are rejected; a repeated `message_id` is `duplicate`."
         ),
-        request=OpenApiTypes.OBJECT,
+        # Keyed by media type: the view reads the raw body (no DRF parsers to infer it from).
+        request={
+            "application/json": PolymorphicProxySerializer(
+                component_name="IngestRequest",
+                serializers=[_EVENT, _BATCH],
+                resource_type_field_name=None,
+            )
+        },
         responses={
             202: _REPLY,
             400: OpenApiResponse(

@@ -152,6 +152,14 @@ def principal_for(api_key: ApiKey):
     return api_key.user if api_key.user_id is not None else ApiKeyPrincipal(api_key)
 
 
+# Schemes other APIs use for keys; a client sending one meant a Funnel key.
+_OTHER_KEY_SCHEMES = {b"token", b"apikey", b"api-key", b"key", b"api_key"}
+
+
+def _looks_like_an_api_key_attempt(header: list[bytes]) -> bool:
+    return header[0].lower() in _OTHER_KEY_SCHEMES or (len(header) == 2 and header[1].startswith(b"fk_"))
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """DRF authentication: `request.auth` is the ApiKey, `request.user` the key's user
     or an ApiKeyPrincipal. No Authorization header → not this scheme (the session may
@@ -161,7 +169,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
+        if not header:
+            return None
+        if header[0].lower() != self.keyword.lower().encode():
+            if _looks_like_an_api_key_attempt(header):
+                scheme = header[0].decode("latin-1")
+                raise exceptions.AuthenticationFailed(
+                    f"The Authorization scheme is “Bearer”, not “{scheme}”: send “Authorization: Bearer <API key>”."
+                )
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("The Authorization header must be “Bearer <API key>”.")

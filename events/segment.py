@@ -21,6 +21,7 @@ from leads import access
 
 from .api import json_response, read_request_json
 from .auth import find_api_key
+from .event_types import canonical_event
 from .ingest import record_events
 from .models import EventSource, Scope
 from .throttling import take_bad_key_slot, take_request_slot
@@ -217,6 +218,8 @@ def to_event(message, *, received_at: datetime, batch_sent_at=None, errors: dict
         event_type = clean_text(message.get("event"), "event", MAX_TYPE, errors)
         if event_type is None and "event" not in errors:
             errors["event"] = ["A track call needs its event name."]
+        elif event_type is not None:
+            event_type, properties = canonical_event(event_type, properties)
     elif call == "page":
         event_type = "page_view"
         if isinstance(properties, dict) and message.get("name") and "name" not in properties:

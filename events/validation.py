@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from .event_types import canonical_event
+
 MAX_BATCH_EVENTS = 1000
 MAX_BODY_BYTES = 1024 * 1024
 # A client's clock may run ahead; an event further in the future than this is refused.
@@ -229,6 +231,8 @@ def validate_event(data, *, now: datetime) -> tuple[Event | None, str | None, di
     if not (email or external_id or anonymous_id) and not {"email", "external_id", "anonymous_id"} & errors.keys():
         errors["identity"] = ["Give at least one of email, external_id or anonymous_id."]
     props = data.get("properties")
+    if event_type is not None:
+        event_type, props = canonical_event(event_type, props)
     props_text = properties_json({} if props is None else props, "properties", errors)
     occurred_at = now
     if data.get("occurred_at") not in (None, ""):

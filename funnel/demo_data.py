@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -135,10 +136,16 @@ TITLES = [
     "Engineer",
 ]
 COUNTRIES = ["Germany", "United States", "United Kingdom", "France", "Netherlands", "Sweden", "Spain", "Canada"]
-REJECT_REASONS = ["no_budget", "bad_timing", "not_decision_maker", "competitor", "bad_fit"]
+# The reasons the product offers (settings.FUNNEL_REJECT_REASONS), so the demo's
+# analytics and history read like what a rep can pick.
+REJECT_REASONS = ["no_budget", "bad_timing", "not_a_fit", "competitor", "no_response"]
+LOST_REASONS = ["competitor", "no_budget", "bad_timing", "no_response"]
 # What a demo lead is created with; the rest of it comes from its story.
 CREATED_WITH = ["anonymous_id", *PROFILE_FIELDS, "created_at"]
-LOST_REASONS = ["Chose a competitor", "No budget this year", "Project cancelled", "Went silent"]
+
+
+def reason_label(code: str) -> str:
+    return settings.FUNNEL_REJECT_REASONS[code]
 
 
 @dataclass
@@ -382,7 +389,7 @@ class _Story:
                 alert.reject_reason = code
                 lead.recycle_count += 1
                 lead.mql_armed = False
-                self.move(Stage.NURTURE, actor=rep, reason=f"Rejected: {code}", reason_code=code)
+                self.move(Stage.NURTURE, actor=rep, reason=f"Rejected: {reason_label(code)}", reason_code=code)
                 continue
             alert.status, alert.acted_by, alert.acted_at = AlertStatus.ACCEPTED, rep, self.at
             alert.overdue = alert.acted_at > alert.due_at
@@ -423,10 +430,11 @@ class _Story:
             return False
         if self.drops(0.4):
             deal.status, deal.closed_at = DealStatus.LOST, self.at
-            deal.lost_reason = rng.choice(LOST_REASONS)
+            code = rng.choice(LOST_REASONS)
+            deal.lost_reason = f"Lost: {reason_label(code)}"
             lead.recycle_count += 1
             lead.mql_armed = False
-            self.move(Stage.NURTURE, actor=rep, reason=f"Lost: {deal.lost_reason}")
+            self.move(Stage.NURTURE, actor=rep, reason=deal.lost_reason, reason_code=code)
             return False
         deal.proposal_accepted_at = self.at
         deal.status, deal.closed_at = DealStatus.WON, self.at

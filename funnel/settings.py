@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from the installation
     "django_htmx",
     "axes",
     "funnel",
@@ -78,6 +79,7 @@ MIDDLEWARE = [
     "funnel.unavailable.ServiceUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "funnel.middleware.ErrorPagesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -105,6 +107,7 @@ TEMPLATES = [
                 "funnel.context_processors.navigation",
                 "sales.context_processors.sales_header",
             ],
+            "builtins": ["funnel.templatetags.people"],
         },
     },
 ]
@@ -218,6 +221,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "funnel@localhost")
 
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# One date format everywhere (funnel/formats/en/formats.py overrides the locale's).
+FORMAT_MODULE_PATH = ["funnel.formats"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -225,6 +230,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# collectstatic fills it; it exists from the start so WhiteNoise does not warn before.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -258,6 +265,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Lead lifecycle: events in, scores, stages and the sales queue out.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ works without internet: Swagger UI comes with the installation.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "PREPROCESSING_HOOKS": ["funnel.routing.schema_paths_without_trailing_slash"],
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "leads.stages.Stage",
@@ -283,6 +294,10 @@ if not DEBUG:
 
 # --- Funnel -----------------------------------------------------------------
 PORT = int(os.environ.get("PORT", "8000"))
+# The port people open in a browser. Under `make run`, honcho gives every process its
+# own PORT (the worker's is the web's + 100), so the Makefile passes the web's port to
+# all of them as FUNNEL_WEB_PORT; links built by the worker must not use its own PORT.
+FUNNEL_WEB_PORT = int(os.environ.get("FUNNEL_WEB_PORT") or PORT)
 FUNNEL_DEMO_PASSWORD = os.environ.get("FUNNEL_DEMO_PASSWORD", "funnel-demo")
 FUNNEL_REQUIRE_SERVICES = env_bool("FUNNEL_REQUIRE_SERVICES", False)
 FUNNEL_CORS_ORIGINS = env_list("FUNNEL_CORS_ORIGINS")
@@ -320,8 +335,10 @@ FUNNEL_REJECT_REASONS = {
     "duplicate": "Duplicate",
     "other": "Other",
 }
-# Links in notification emails point here.
-FUNNEL_BASE_URL = os.environ.get("FUNNEL_BASE_URL", f"http://localhost:{PORT}").rstrip("/")
+# The currency the funnel report shows sums of deal values in (and a new deal's default).
+FUNNEL_CURRENCY = os.environ.get("FUNNEL_CURRENCY", "EUR").upper()
+# Links in notification emails and webhooks point here: the web server people use.
+FUNNEL_BASE_URL = (os.environ.get("FUNNEL_BASE_URL") or f"http://127.0.0.1:{FUNNEL_WEB_PORT}").rstrip("/")
 FUNNEL_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("FUNNEL_WEBHOOK_MAX_ATTEMPTS", "8"))
 # The whole of one delivery attempt (lookup, connect, send, read), in seconds.
 FUNNEL_WEBHOOK_TIMEOUT = float(os.environ.get("FUNNEL_WEBHOOK_TIMEOUT", "10"))

@@ -28,7 +28,10 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include("attribution.urls")),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says; send them to the icon.
+    path("favicon.ico", views.favicon, name="favicon"),
 ]
 
+handler403 = "funnel.views.permission_denied"
 handler404 = "funnel.views.not_found"
 handler500 = "funnel.views.server_error"

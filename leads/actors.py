@@ -5,6 +5,14 @@ from dataclasses import dataclass
 from .models import ActorKind
 
 
+def person_name(user) -> str:
+    """How Funnel names a person on every page, email and trail row: their full name,
+    or the user name when they have none (“Ravi Patel”, else “rep1”)."""
+    if user is None:
+        return ""
+    return (user.get_full_name() or "").strip() or user.get_username()
+
+
 @dataclass(frozen=True)
 class Actor:
     kind: str
@@ -19,7 +27,7 @@ class Actor:
 
     @classmethod
     def for_user(cls, user) -> "Actor":
-        return cls(kind=ActorKind.USER, user=user, label=user.get_username())
+        return cls(kind=ActorKind.USER, user=user, label=person_name(user))
 
     @classmethod
     def for_api_key(cls, api_key) -> "Actor":

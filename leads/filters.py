@@ -5,10 +5,10 @@ from datetime import UTC
 import django_filters
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db.models import Q
 from django_filters.fields import IsoDateTimeField
 
 from .models import Lead
+from .selectors import search_leads
 from .stages import Stage
 
 
@@ -46,7 +46,13 @@ class LeadFilter(django_filters.FilterSet):
     campaign = django_filters.CharFilter(field_name="utm_campaign", help_text="The lead's utm_campaign.")
     created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    search = django_filters.CharFilter(method="filter_search", help_text="Part of the name, email or company.")
+    search = django_filters.CharFilter(
+        method="filter_search",
+        help_text=(
+            "Words to find, each anywhere in the first or last name, email, company or job title "
+            '(every word must match): "Umar Tanaka", "tanaka", "acme founder".'
+        ),
+    )
 
     class Meta:
         model = Lead
@@ -58,12 +64,4 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(owner_id=int(value))
 
     def filter_search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(email__icontains=value)
-            | Q(first_name__icontains=value)
-            | Q(last_name__icontains=value)
-            | Q(company__icontains=value)
-        )
+        return search_leads(queryset, value)

@@ -4,6 +4,7 @@ writes themselves happen in leads.services."""
 from django import forms
 from django.contrib.auth import get_user_model
 
+from .actors import person_name
 from .models import PROFILE_FIELDS, DuplicatePolicy, Lead
 from .selectors import UNASSIGNED, BoardFilters, lead_owner_choices, live_leads
 from .stages import Stage, allowed_targets, label, needs_reason
@@ -11,7 +12,7 @@ from .stages import Stage, allowed_targets, label, needs_reason
 
 def _owner_field(*, required: bool = False, users=None, label_text: str = "Owner") -> forms.ChoiceField:
     users = lead_owner_choices() if users is None else users
-    choices = [("", "Anyone"), (UNASSIGNED, "Unassigned")] + [(str(u.pk), u.get_username()) for u in users]
+    choices = [("", "Anyone"), (UNASSIGNED, "Unassigned")] + [(str(u.pk), person_name(u)) for u in users]
     return forms.ChoiceField(choices=choices, required=required, label=label_text)
 
 

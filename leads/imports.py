@@ -24,6 +24,7 @@ from .lifecycle import announcements, create_leads
 from .locks import lock_leads
 from .models import DuplicatePolicy, ImportJob, ImportStatus, Lead
 from .pipeline_counts import bucket_change, pipeline_count_key, record_pipeline_count_changes
+from .stages import MoveKind
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,39 @@ def preview_rows(*, job: ImportJob, mapping: dict[str, str] | None = None) -> li
     for _, values in _data_rows(job, mapping, limit=PREVIEW_ROWS):
         rows.append([values.get(field, "") for field in fields])
     return rows
+
+
+def checked_preview_rows(*, job: ImportJob, mapping: dict[str, str] | None = None) -> list[dict]:
+    """The preview's rows with what the import will say of each: {"line", "cells",
+    "problems": [(field label, problem)]}, so a bad row is flagged before importing."""
+    mapping = job.mapping if mapping is None else mapping
+    fields = [field for field, _ in IMPORTABLE_FIELDS if field in mapping.values()]
+    labels = dict(IMPORTABLE_FIELDS)
+    rows = []
+    for line, values in _data_rows(job, mapping, limit=PREVIEW_ROWS):
+        _, problems = check_row(values)
+        rows.append(
+            {
+                "line": line,
+                "cells": [values.get(field, "") for field in fields],
+                "problems": [(labels.get(field, field), message) for field, message in problems],
+            }
+        )
+    return rows
+
+
+def imported_leads(job: ImportJob, leads):
+    """The leads an import created: made in its transaction's time window, with the
+    import's first transition by the person who ran it."""
+    if job.started_at is None or job.finished_at is None:
+        return leads.none()
+    return leads.filter(
+        created_at__gte=job.started_at,
+        created_at__lte=job.finished_at,
+        transitions__kind=MoveKind.CREATED,
+        transitions__reason=IMPORT_REASON,
+        transitions__actor_user=job.created_by,
+    )
 
 
 def start_import(*, job: ImportJob, mapping: dict[str, str], on_duplicate: str) -> ImportJob:
@@ -433,12 +467,13 @@ def _bulk_update(leads: list[Lead], fields: list[str]) -> None:
             )
 
 
+IMPORT_REASON = "Imported from a CSV file"
+
+
 def _create_new(new: list[dict], actor: Actor, *, source_default: str) -> list[Lead]:
     """New people from the file, through the lifecycle's one path: at lead generation
     (an import has an email on every row), with their first transition and board count."""
-    return create_leads(
-        [{"source": source_default, **cleaned} for cleaned in new], actor=actor, reason="Imported from a CSV file"
-    )
+    return create_leads([{"source": source_default, **cleaned} for cleaned in new], actor=actor, reason=IMPORT_REASON)
 
 
 # Columns the error report keeps after the upload is dropped: none that names a person.

@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import access, details, exports, imports, selectors, services
-from .actors import Actor
+from .actors import Actor, person_name
 from .charts import score_chart
 from .forms import (
     SORTS,
@@ -103,7 +103,13 @@ def pipeline(request):
 def _list_filters(request):
     form = LeadFilterForm(request.GET or None, choices=selectors.board_filter_choices())
     filters = form.list_filters() if form.is_bound else {"board": selectors.BoardFilters()}
-    return form, selectors.filtered_leads(user=request.user, **filters)
+    leads = selectors.filtered_leads(user=request.user, **filters)
+    job_id = request.GET.get("import", "")
+    if job_id.isdigit():
+        # "See the leads" after an import: only the ones it created.
+        job = ImportJob.objects.filter(pk=int(job_id)).first()
+        leads = imports.imported_leads(job, leads) if job else leads.none()
+    return form, leads
 
 
 @reader_required
@@ -128,15 +134,37 @@ def lead_list(request):
         {
             "form": form,
             "page": page,
+            "count": selectors.lead_count(leads),
+            "sort": sort,
+            "sort_links": _sort_links(params, sort),
             "next_query": next_query,
             "filter_query": params.urlencode(),
             "is_later_page": bool(request.GET.get("after")),
             "can_edit": access.can_edit_leads(request.user),
             "can_export": access.can_export(request.user),
-            "bulk_form": BulkActionForm(),
+            # Its own ids: the filter form above has an `owner` field too.
+            "bulk_form": BulkActionForm(auto_id="id_bulk_%s"),
             "sorts": SORTS,
         },
     )
+
+
+def _sort_links(params, sort: str) -> dict[str, dict]:
+    """For each sortable column (the indexed ones), the query that sorts by it, the
+    other way round when it is the current sort, and the aria-sort it has now."""
+    links = {}
+    for column, key in (("score", "score"), ("created", "created")):
+        current = sort.lstrip("-") == key
+        descending = sort.startswith("-")
+        target = (key if descending else f"-{key}") if current else f"-{key}"
+        query = params.copy()
+        query["sort"] = target
+        links[column] = {
+            "query": query.urlencode(),
+            "aria": ("descending" if descending else "ascending") if current else "none",
+            "arrow": ("↓" if descending else "↑") if current else "",
+        }
+    return links
 
 
 @export_required
@@ -170,7 +198,7 @@ def lead_bulk(request):
         if data["owner"] != selectors.UNASSIGNED:
             owner = get_object_or_404(selectors.lead_owner_choices(), pk=int(data["owner"]))
         outcomes = services.bulk_assign_owner(leads=leads, owner=owner, actor=actor)
-        title = f"Assign to {owner.get_username() if owner else 'nobody'}"
+        title = f"Assign to {person_name(owner) if owner else 'nobody'}"
     found = {lead.pk for lead in leads}
     missing = [services.LeadOutcome(pk, f"Lead #{pk}", False, "Not found.") for pk in data["leads"] if pk not in found]
     return render(
@@ -362,7 +390,12 @@ def import_mapping(request, job_id: int):
     return render(
         request,
         "leads/import_mapping.html",
-        {"job": job, "form": form, "preview_fields": fields, "preview": imports.preview_rows(job=job, mapping=mapping)},
+        {
+            "job": job,
+            "form": form,
+            "preview_fields": fields,
+            "preview": imports.checked_preview_rows(job=job, mapping=mapping),
+        },
         status=400 if form.errors else 200,
     )
 

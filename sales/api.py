@@ -17,6 +17,7 @@ from leads.actors import Actor
 
 from . import selectors, services
 from .models import SalesAlert
+from .notifications import read_alert_notifications
 from .serializers import (
     ErrorEnvelopeSerializer,
     QueueActionResultSerializer,
@@ -111,6 +112,7 @@ class AcceptView(APIView):
     def post(self, request, alert_id: int):
         alert = get_object_or_404(SalesAlert, pk=alert_id)
         services.accept_alert(alert=alert, user=request.user, actor=_actor(request))
+        read_alert_notifications(alert_id=alert_id)
         return Response(_result(alert_id))
 
 
@@ -134,6 +136,7 @@ class RejectView(APIView):
             note=body.validated_data.get("note", ""),
             actor=_actor(request),
         )
+        read_alert_notifications(alert_id=alert_id)
         return Response(_result(alert_id))
 
 

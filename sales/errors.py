@@ -2,6 +2,7 @@
 services and translated by the doors (the API's envelope, a page's message)."""
 
 from funnel.errors import ActionForbidden, FunnelError, InvalidInput
+from leads.actors import person_name
 
 # The names the sales app's callers and tests know them by.
 SalesActionForbidden = ActionForbidden
@@ -13,7 +14,7 @@ class AlertAlreadyTaken(FunnelError):
     http_status = 409
 
     def __init__(self, alert):
-        who = alert.acted_by.get_username() if alert.acted_by_id else "someone else"
+        who = person_name(alert.acted_by) if alert.acted_by_id else "someone else"
         verb = {"accepted": "accepted", "rejected": "rejected"}.get(alert.status, "closed")
         super().__init__(
             f"This alert was already {verb} by {who}.",

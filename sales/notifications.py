@@ -51,6 +51,12 @@ def email_notification_now(*, notification_id: int) -> bool:
     return True
 
 
+def read_alert_notifications(*, alert_id: int) -> int:
+    """Once someone acts on an alert (accepts, rejects), its notifications ("New MQL
+    assigned to you", "due soon") have nothing left to ask of anyone: mark them read."""
+    return Notification.objects.filter(alert_id=alert_id, read_at__isnull=True).update(read_at=timezone.now())
+
+
 def mark_notifications_read(*, user, notification_id: int | None = None) -> int:
     """Mark one of `user`'s notifications read, or all of them."""
     unread = Notification.objects.filter(user=user, read_at__isnull=True)

@@ -11,10 +11,11 @@ from leads import access
 from leads.models import LIKELIHOOD_HIGH, Activity, Deal, DealStatus, Lead, StageTransition
 from leads.selectors import leads_visible_to
 from leads.stages import Stage
+from scoring.models import ScoreChange
 
 from .models import AlertStatus, Notification, SalesAlert, WebhookDelivery, WebhookEndpoint
 
-QUEUE_FILTERS = ("all", "mine", "unassigned", "overdue", "decayed", "likely")
+QUEUE_FILTERS = ("all", "mine", "unassigned", "mine_or_unassigned", "overdue", "decayed", "likely")
 QUEUE_SORTS = ("score", "likelihood")
 
 
@@ -24,10 +25,10 @@ class QueueFilters:
     sort: str = "score"
 
     @classmethod
-    def parse(cls, data) -> "QueueFilters":
-        view = (data.get("filter") or data.get("view") or "all").strip().lower()
+    def parse(cls, data, *, default: str = "all") -> "QueueFilters":
+        view = (data.get("filter") or data.get("view") or default).strip().lower()
         sort = (data.get("sort") or "score").strip().lower()
-        return cls(view=view if view in QUEUE_FILTERS else "all", sort=sort if sort in QUEUE_SORTS else "score")
+        return cls(view=view if view in QUEUE_FILTERS else default, sort=sort if sort in QUEUE_SORTS else "score")
 
 
 def open_alert_for(lead_id: int) -> SalesAlert | None:
@@ -53,9 +54,17 @@ def _latest_activity(field: str):
     )
 
 
+def _current_contributions():
+    """The lead's explanation as of its last rescore (what its page shows), not the one
+    stored on the alert when it was raised: rules change, and scores decay."""
+    return Subquery(
+        ScoreChange.objects.filter(lead_id=OuterRef("lead_id")).order_by("-at", "-id").values("contributions")[:1]
+    )
+
+
 def sales_queue_for(*, user, filters: QueueFilters | None = None) -> QuerySet[SalesAlert]:
-    """Open MQL alerts, highest score first, then oldest: lead, assignee and last
-    activity come in the same query."""
+    """Open MQL alerts, highest score first, then oldest: lead, assignee, last activity
+    and the lead's current explanation come in the same query."""
     filters = filters or QueueFilters()
     alerts = SalesAlert.objects.filter(status=AlertStatus.OPEN)
     if not access.sees_every_alert(user):
@@ -63,13 +72,19 @@ def sales_queue_for(*, user, filters: QueueFilters | None = None) -> QuerySet[Sa
         alerts = alerts.filter(Q(assignee__isnull=True) | Q(assignee_id=getattr(user, "pk", None)))
     alerts = (
         alerts.select_related("lead", "assignee")
-        .annotate(last_activity_at=_latest_activity("occurred_at"), last_activity_kind=_latest_activity("kind"))
+        .annotate(
+            last_activity_at=_latest_activity("occurred_at"),
+            last_activity_kind=_latest_activity("kind"),
+            current_contributions=_current_contributions(),
+        )
         .order_by("-score", "raised_at", "id")
     )
     if filters.view == "mine":
         alerts = alerts.filter(assignee_id=getattr(user, "pk", None))
     elif filters.view == "unassigned":
         alerts = alerts.filter(assignee__isnull=True)
+    elif filters.view == "mine_or_unassigned":
+        alerts = alerts.filter(Q(assignee_id=getattr(user, "pk", None)) | Q(assignee__isnull=True))
     elif filters.view == "overdue":
         alerts = alerts.filter(Q(overdue=True) | Q(due_at__lte=timezone.now()))
     elif filters.view == "decayed":

@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from leads import access
+from leads.actors import person_name
 from leads.models import ActivityKind, Lead
 from leads.selectors import leads_visible_to
 from leads.stages import Stage, StageMoveRefused
@@ -25,7 +26,7 @@ from . import selectors, services
 from .errors import AlertAlreadyTaken, InvalidSalesInput, SalesActionForbidden
 from .forms import ActivityForm
 from .models import SalesAlert
-from .notifications import mark_notifications_read
+from .notifications import mark_notifications_read, read_alert_notifications
 
 QUEUE_PAGE_SIZE = 50
 
@@ -76,7 +77,9 @@ def _queue_actor_or_403(user):
 def queue(request):
     if not selectors.can_view_queue(request.user):
         raise PermissionDenied
-    filters = selectors.QueueFilters.parse(request.GET)
+    # A rep's queue opens on what they can act on; a manager's on every open alert.
+    default = "all" if access.sees_every_alert(request.user) else "mine_or_unassigned"
+    filters = selectors.QueueFilters.parse(request.GET, default=default)
     try:
         offset = max(0, int(request.GET.get("offset", 0)))
     except ValueError:
@@ -90,11 +93,12 @@ def queue(request):
         "rows": rows,
         "filters": filters,
         "filter_choices": [
+            ("mine_or_unassigned", "Mine and unassigned"),
             ("all", "All open"),
             ("mine", "Mine"),
             ("unassigned", "Unassigned"),
             ("overdue", "Overdue"),
-            ("decayed", "Decayed below recycle"),
+            ("decayed", "Score faded since raised"),
             ("likely", "Likely to buy (30%+)"),
         ],
         "can_act": access.can_use_queue(request.user),
@@ -119,6 +123,7 @@ def accept(request, alert_id: int):
     _queue_actor_or_403(request.user)
     alert = get_object_or_404(SalesAlert, pk=alert_id)
     services.accept_alert(alert=alert, user=request.user)
+    read_alert_notifications(alert_id=alert.pk)
     messages.success(request, "Accepted: the lead is yours now.")
     return redirect("sales:queue_lead", alert.lead_id)
 
@@ -130,6 +135,7 @@ def reject(request, alert_id: int):
     services.reject_alert(
         alert=alert, user=request.user, reason_code=request.POST.get("reason", ""), note=request.POST.get("note", "")
     )
+    read_alert_notifications(alert_id=alert.pk)
     messages.success(request, "Rejected: the lead is back in nurture.")
     return _back(request, reverse("sales:queue"))
 
@@ -139,7 +145,7 @@ def reassign(request, alert_id: int):
     alert = get_object_or_404(SalesAlert, pk=alert_id)
     to_user = get_user_model().objects.filter(pk=_int(request.POST.get("assignee"))).first()
     services.reassign_alert(alert=alert, user=request.user, to_user=to_user)
-    messages.success(request, f"Reassigned to {to_user.get_username()}.")
+    messages.success(request, f"Reassigned to {person_name(to_user)}.")
     return _back(request, reverse("sales:queue"))
 
 
@@ -156,6 +162,10 @@ def _int(value) -> int | None:
 @login_required
 @require_GET
 def queue_lead(request, lead_id: int):
+    return _lead_page(request, lead_id)
+
+
+def _lead_page(request, lead_id: int, *, extra: dict | None = None, status: int = 200):
     if not access.can_read_leads(request.user):
         raise PermissionDenied
     try:
@@ -170,8 +180,9 @@ def queue_lead(request, lead_id: int):
         "history": lead.history,
         "alerts": lead.all_alerts,
         "open_alert": next((alert for alert in lead.all_alerts if alert.status == "open"), None),
+        **(extra or {}),
     }
-    return render(request, "sales/lead.html", context)
+    return render(request, "sales/lead.html", context, status=status)
 
 
 def _lead(request, lead_id: int) -> Lead:
@@ -194,14 +205,27 @@ def log_activity(request, lead_id: int):
     return _back(request, reverse("sales:queue_lead", args=[lead.pk]))
 
 
+def amount(text: str) -> str:
+    """An amount as people type it: “12,000”, “12 000” and “12_000.50” are 12000 and
+    12000.50. The service then checks it is a number of 0 or more."""
+    return "".join(text.split()).replace(",", "").replace("_", "")
+
+
 @sales_action
 def qualify(request, lead_id: int):
     _queue_actor_or_403(request.user)
     lead = _lead(request, lead_id)
-    deal = {key: request.POST.get(key, "") for key in ("value", "currency", "expected_close_date", "next_step")}
-    if not deal["value"]:
-        raise InvalidSalesInput({"deal.value": ["Enter the deal's value."]})
-    services.qualify_lead(lead=lead, user=request.user, deal=deal, note=request.POST.get("note", ""))
+    typed = {key: request.POST.get(key, "") for key in ("value", "currency", "expected_close_date", "next_step")}
+    deal = {**typed, "value": amount(typed["value"])}
+    try:
+        if not deal["value"]:
+            raise InvalidSalesInput({"deal.value": ["Enter the deal's value."]})
+        services.qualify_lead(lead=lead, user=request.user, deal=deal, note=request.POST.get("note", ""))
+    except InvalidSalesInput as refusal:
+        # The form again, as typed, with each problem next to its field.
+        errors = {field.split(".")[-1]: problems for field, problems in refusal.fields.items()}
+        extra = {"qualify_values": typed, "qualify_errors": errors}
+        return _lead_page(request, lead.pk, extra=extra, status=400)
     messages.success(request, "Qualified: the deal is open.")
     return _back(request, reverse("sales:queue_lead", args=[lead.pk]))
 

@@ -11,6 +11,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from leads.actors import person_name
+
 from .computation import FIT_FIELDS, as_text, is_number
 from .defaults import DEFAULT_RULES
 from .models import ConditionOp, RuleKind, RuleVersion, ScoringRule, ScoringSettings, ThresholdVersion
@@ -135,7 +137,7 @@ def _snapshot(rule: ScoringRule, *, user=None, label: str = "") -> RuleVersion:
         version=rule.version,
         position=rule.position,
         changed_by=user,
-        changed_by_label=label or (user.get_username() if user else ""),
+        changed_by_label=label or (person_name(user) if user else ""),
         **{name: getattr(rule, name) for name in EDITABLE_FIELDS},
     )
 
@@ -186,7 +188,7 @@ def delete_rule(*, rule: ScoringRule, user=None, label: str = "") -> None:
         locked.active = False
         locked.version += 1
         locked.save()
-        who = label or (user.get_username() if user else "system")
+        who = label or (person_name(user) if user else "system")
         _snapshot(locked, user=user, label=f"{who} (deleted)")
         start_full_rescore(cause=f"rule “{locked.label}” deleted")
 
@@ -246,7 +248,7 @@ def reorder_rules(*, rule_ids: list[int], user=None, label: str = "") -> list[Sc
                 problems.append(f"No such rules (or deleted): {', '.join(map(str, unknown))}.")
             raise RuleInvalid({"rule_ids": problems})
         now = timezone.now()
-        who = label or (user.get_username() if user else "system")
+        who = label or (person_name(user) if user else "system")
         before = [rule.pk for rule in sorted(locked, key=lambda rule: (rule.position, rule.pk))]
         for position, rule_id in enumerate(rule_ids, start=1):
             rule = by_id[rule_id]
@@ -316,7 +318,7 @@ def _snapshot_thresholds(row: ScoringSettings, *, user=None, label: str = "") ->
         mql_threshold=row.mql_threshold,
         recycle_threshold=row.recycle_threshold,
         changed_by=user,
-        changed_by_label=label or (user.get_username() if user else ""),
+        changed_by_label=label or (person_name(user) if user else ""),
         created_at=row.updated_at,
     )
 

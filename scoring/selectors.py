@@ -91,6 +91,9 @@ def score_explanation(*, lead: Lead) -> dict:
         "score": score,
         "text": explanation_text(score=score, contributions=contributions),
         "contributions": contributions,
+        # Points are kept with their decimals as they decay; the score is their sum,
+        # rounded once (never below 0), so the rows are shown with a decimal to add up.
+        "points_total": math.fsum(item.get("value", item.get("points", 0)) for item in contributions),
         "computed_at": last.at if last else None,
     }
 

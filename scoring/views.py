@@ -10,12 +10,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from events.event_types import CANONICAL_TYPES
+from events.selectors import recent_event_types
 from leads import access
 
 from . import previews, selectors
 from . import rules as rule_services
+from .draft_matches import draft_event_matches
 from .forms import MoveForm, RuleForm, ThresholdForm
-from .models import ConditionOp, PreviewStatus, RulePreview, ScoringRule
+from .models import ConditionOp, PreviewStatus, RuleKind, RulePreview, ScoringRule
 
 
 def _require(user, predicate, what: str) -> None:
@@ -86,13 +89,18 @@ def _preview(request, draft: dict):
     return redirect("scoring:preview", pk=preview.pk)
 
 
+def _form_context(form, rule) -> dict:
+    form.fields["event_type"].widget.attrs["list"] = "received-event-types"
+    return {"form": form, "rule": rule, "received_types": sorted(recent_event_types())}
+
+
 @login_required
 def rule_create(request):
     _require(request.user, access.can_edit_rules, "Only marketers and admins edit scoring rules.")
     form = RuleForm(request.POST or None, initial={"active": True, "kind": "behaviour"})
     if request.method == "POST" and form.is_valid():
         return _preview(request, {"action": "create", "rule": form.rule})
-    return render(request, "scoring/rule_form.html", {"form": form, "rule": None}, status=400 if form.errors else 200)
+    return render(request, "scoring/rule_form.html", _form_context(form, None), status=400 if form.errors else 200)
 
 
 @login_required
@@ -104,7 +112,7 @@ def rule_edit(request, pk: int):
         return _preview(
             request, {"action": "update", "rule_id": rule.pk, "base_version": rule.version, "changes": form.rule}
         )
-    return render(request, "scoring/rule_form.html", {"form": form, "rule": rule}, status=400 if form.errors else 200)
+    return render(request, "scoring/rule_form.html", _form_context(form, rule), status=400 if form.errors else 200)
 
 
 @login_required
@@ -167,6 +175,7 @@ def preview(request, pk: int):
             "preview": preview,
             "rule": rule,
             "changes": _describe(draft, rule),
+            "matches": draft_event_matches(draft, rule),
             "thresholds": selectors.scoring_settings(),
             "can_edit": access.can_edit_rules(request.user),
             "stalled": stalled,
@@ -244,7 +253,7 @@ def _describe(draft: dict, rule: ScoringRule | None) -> list[dict]:
     action = draft.get("action")
     if action == "create":
         return [
-            {"field": FIELD_LABELS.get(name, name), "before": "—", "after": _show(value)}
+            {"field": FIELD_LABELS.get(name, name), "before": "—", "after": _show_field(name, value)}
             for name, value in draft.get("rule", {}).items()
         ]
     if action == "thresholds":
@@ -257,24 +266,55 @@ def _describe(draft: dict, rule: ScoringRule | None) -> list[dict]:
     for name, value in (draft.get("changes") or {}).items():
         before = getattr(rule, name, None) if rule else None
         if before != value:
-            rows.append({"field": FIELD_LABELS.get(name, name), "before": _show(before), "after": _show(value)})
+            rows.append(
+                {
+                    "field": FIELD_LABELS.get(name, name),
+                    "before": _show_field(name, before),
+                    "after": _show_field(name, value),
+                }
+            )
     return rows
 
 
 def _what_it_scores(rule: ScoringRule) -> str:
     """ "page_view where url contains /pricing" or "job_title contains VP, Head"."""
     tests = " and ".join(
-        f"{condition.get('field')} {_op_label(condition.get('op'))} {_show(condition.get('value'))}"
+        f"{_field_words(condition.get('field'))} {_op_label(condition.get('op'))} {_quoted(condition.get('value'))}"
         for condition in rule.conditions or []
         if isinstance(condition, dict)
     )
     if rule.event_type:
-        return f"{rule.event_type} where {tests}" if tests else rule.event_type
+        event = _event_words(rule.event_type)
+        return f"{event} where {tests}" if tests else event
     return tests or "every lead"
+
+
+def _event_words(event_type: str) -> str:
+    """ "form_submitted" → "A form submitted"; a custom name is quoted as sent."""
+    if event_type in CANONICAL_TYPES:
+        return "A " + event_type.replace("_", " ")
+    return f"The event “{event_type}”"
+
+
+def _field_words(field) -> str:
+    return str(field or "").replace("attributes.", "attribute ").replace("_", " ")
+
+
+def _quoted(value) -> str:
+    if isinstance(value, list):
+        return " or ".join(f"“{item}”" for item in value)
+    return f"“{value}”" if isinstance(value, str) else _show(value)
 
 
 def _op_label(op) -> str:
     return ConditionOp(op).label if op in ConditionOp.values else str(op)
+
+
+def _show_field(name: str, value) -> str:
+    """A draft's value as a marketer reads it: the kind by its label, not its code."""
+    if name == "kind" and value in RuleKind.values:
+        return RuleKind(value).label
+    return _show(value)
 
 
 def _show(value) -> str:

@@ -6,9 +6,22 @@
       document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
     }
   } catch (e) { /* an old browser keeps UTC */ }
-  // Ask before a destructive or stage-changing form is sent.
+  // Ask before a destructive or stage-changing form is sent. The message may name what
+  // was picked: {to} (the target stage), {action} and {count} (the selected leads).
+  function picked(form, name) {
+    var field = form.elements[name];
+    if (!field || !field.options || field.selectedIndex < 0) { return ""; }
+    return field.options[field.selectedIndex].text;
+  }
   document.addEventListener("submit", function (event) {
-    var message = event.target.getAttribute("data-confirm");
-    if (message && !window.confirm(message)) { event.preventDefault(); }
+    var form = event.target;
+    var message = form.getAttribute("data-confirm");
+    if (!message) { return; }
+    var count = document.querySelectorAll('input[name="leads"]:checked').length;
+    message = message
+      .replace("{to}", picked(form, "to"))
+      .replace("{action}", picked(form, "action"))
+      .replace("{count}", String(count));
+    if (!window.confirm(message)) { event.preventDefault(); }
   });
 })();

@@ -37,3 +37,9 @@ def test_worker_and_beat_come_back_by_themselves_and_hold_no_auto_delete_broker_
         assert services[name]["restart"] == "unless-stopped"
     # Gossip, mingle and heartbeat channels crash the worker's reconnect after a Redis restart.
     assert "--without-gossip --without-mingle --without-heartbeat" in services["worker"]["command"]
+
+
+def test_worker_links_point_at_the_published_web_port():
+    services = load()["services"]
+    assert "${PORT:-8000}" in services["worker"]["environment"]["FUNNEL_BASE_URL"]
+    assert services["web"]["ports"] == ["${PORT:-8000}:8000"]

@@ -75,3 +75,16 @@ def test_seeding_without_the_default_rules_stops_with_a_message_instead_of_spinn
     ScoringRule.objects.update(active=False)
     with pytest.raises(CommandError, match="restore the default rules"):
         call_command("seed_demo", leads=20, seed=3)
+
+
+def test_demo_rejections_use_the_reasons_the_product_offers(seeded, settings):
+    codes = set(SalesAlert.objects.exclude(reject_reason="").values_list("reject_reason", flat=True))
+    assert codes and codes <= set(settings.FUNNEL_REJECT_REASONS)
+    reasons = StageTransition.objects.filter(reason__startswith="Rejected: ").values_list("reason", flat=True)
+    labels = {f"Rejected: {label}" for label in settings.FUNNEL_REJECT_REASONS.values()}
+    assert set(reasons) <= labels
+
+
+def test_demo_history_names_reps_by_their_display_name(seeded):
+    labels = set(StageTransition.objects.filter(actor_user__username="rep1").values_list("actor_label", flat=True))
+    assert labels == {"Ravi Patel"}

@@ -74,3 +74,33 @@ def test_the_dockerfile_and_compose_agree_debug_is_off_and_the_secret_key_has_no
         environment = compose["services"][name]["environment"]
         assert environment["DEBUG"] == "0"
         assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?")
+
+
+def base_url_seen_by(**env):
+    clean = {key: value for key, value in os.environ.items() if key not in {"FUNNEL_BASE_URL", "FUNNEL_WEB_PORT"}}
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.FUNNEL_BASE_URL)"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "funnel.settings", **env},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_worker_under_make_run_links_to_the_web_port_not_its_own():
+    # honcho gives the worker PORT=web+100; the Makefile passes the web's port along.
+    assert base_url_seen_by(PORT="8865", FUNNEL_WEB_PORT="8765") == "http://127.0.0.1:8765"
+
+
+def test_make_run_binds_the_web_server_to_the_port_it_passes_to_the_worker():
+    makefile = (ROOT / "Makefile").read_text()
+    procfile = (ROOT / "Procfile").read_text()
+    assert "export FUNNEL_WEB_PORT" in makefile
+    web = next(line for line in procfile.splitlines() if line.startswith("web:"))
+    assert "${FUNNEL_WEB_PORT" in web
+
+
+def test_an_explicit_base_url_wins():
+    assert base_url_seen_by(PORT="8865", FUNNEL_BASE_URL="https://funnel.example.com/") == "https://funnel.example.com"

@@ -29,6 +29,8 @@ def start_full_rescore(*, cause: str, enqueue: bool = True) -> RescoreJob:
 
 
 def _enqueue_job(job_id: int) -> None:
+    if current_app.conf.task_always_eager:
+        return  # eager mode: nothing to wake (see doorbell.ring_rescore_doorbell)
     try:
         current_app.send_task(RESCORE_JOB_TASK, args=[job_id])
     except Exception:  # noqa: BLE001 - the sweep resumes a job whose doorbell was lost

@@ -43,7 +43,7 @@ def test_a_track_call_is_stored_under_its_event_name_and_answered_success(segmen
     assert response.status_code == 200
     assert response.json() == {"success": True}
     stored = EngagementEvent.objects.get(message_id="s1")
-    assert (stored.type, stored.properties, stored.source) == ("Webinar Registered", {"webinar": "w1"}, "segment")
+    assert (stored.type, stored.properties, stored.source) == ("webinar_registered", {"webinar": "w1"}, "segment")
 
 
 def test_a_page_call_is_a_page_view(segment):

@@ -101,7 +101,7 @@ def test_upload_guesses_the_mapping_and_previews_the_first_rows(client, marketer
         "Employees": "company_size",
     }
     page = client.get(response["Location"])
-    assert page.context["preview"][0] == ["ada@example.com", "Ada", "Lovelace", "Analytical Engines", "12"]
+    assert page.context["preview"][0]["cells"] == ["ada@example.com", "Ada", "Lovelace", "Analytical Engines", "12"]
 
 
 def test_a_mapping_without_an_email_column_is_refused(client, marketer):

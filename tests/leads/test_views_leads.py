@@ -95,7 +95,9 @@ def test_list_query_count_does_not_grow_with_the_leads(client, marketer, count, 
     client.get("/leads/")
     with CaptureQueriesContext(connection) as queries:
         client.get("/leads/", {"q": "example"})
-    assert len(queries) == 8, [q["sql"][:80] for q in queries.captured_queries]
+    # The count adds the planner's estimate (PostgreSQL) and, for a small result, a COUNT.
+    expected = 10 if connection.vendor == "postgresql" else 9
+    assert len(queries) == expected, [q["sql"][:80] for q in queries.captured_queries]
 
 
 def test_a_rep_lists_only_their_leads_and_unassigned_mqls(client, rep1, rep2):
@@ -197,7 +199,7 @@ def test_detail_shows_the_stage_path_deal_and_timeline(client, marketer):
     client.force_login(marketer)
     page = client.get(f"/leads/{lead.pk}/").content.decode()
     assert "Sales qualified (SQL)" in page
-    assert "12000.00 EUR" in page
+    assert "12,000 EUR" in page
     assert "Talked about pricing" in page
     assert "/pricing/1" in page
 

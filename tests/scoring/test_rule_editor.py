@@ -66,7 +66,7 @@ def test_marketer_sees_the_rules_and_thresholds(client, marketer, rules):
     assert response.status_code == 200
     page = response.content.decode()
     assert "Pricing page view" in page
-    assert "page_view where url contains /pricing" in page
+    assert "A page view where url contains “/pricing”" in page
     assert "New rule" in page
 
 

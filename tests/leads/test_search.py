@@ -1,0 +1,48 @@
+"""One search for people, used by the lead list page and `GET /api/v1/leads?search=`."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def umar(db):
+    LeadFactory(first_name="Ada", last_name="Lovelace", company="Analytical Engines", job_title="Engineer")
+    return LeadFactory(
+        first_name="Umar",
+        last_name="Tanaka",
+        email="umar.t@orbital.example",
+        company="Orbital Freight",
+        job_title="Founder",
+    )
+
+
+def page_names(client, marketer, text):
+    client.force_login(marketer)
+    response = client.get("/leads/", {"q": text})
+    return [f"{lead.first_name} {lead.last_name}" for lead in response.context["page"].leads]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Umar Tanaka", "tanaka umar", "Tanak", "  umar   tan ", "Orbital", "founder", "umar.t@orbital.example", "orb fou"],
+)
+def test_the_list_page_finds_a_person_by_name_company_title_or_email(client, marketer, umar, text):
+    assert page_names(client, marketer, text) == ["Umar Tanaka"]
+
+
+def test_every_word_must_match_somewhere(client, marketer, umar):
+    assert page_names(client, marketer, "Umar Lovelace") == []
+
+
+def test_a_search_of_several_words_costs_the_same_queries_as_one(client, marketer, umar):
+    client.force_login(marketer)
+    with CaptureQueriesContext(connection) as one_word:
+        client.get("/leads/", {"q": "umar"})
+    with CaptureQueriesContext(connection) as three_words:
+        client.get("/leads/", {"q": "umar tanaka founder"})
+    assert len(three_words.captured_queries) == len(one_word.captured_queries)

@@ -1,0 +1,58 @@
+"""One date format, one money format, a favicon, no duplicate ids, and confirmations
+that say from where to where."""
+
+import datetime
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from leads.models import DealStatus
+from sales.services import accept_alert
+from tests.factories import DealFactory, LeadFactory
+from tests.sales.conftest import make_alert
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_money_reads_the_same_everywhere_on_a_leads_sales_page(rep1, settings):
+    settings.FUNNEL_ROUND_ROBIN = False
+    alert = make_alert(assignee=rep1)
+    accept_alert(alert=alert, user=rep1)
+    DealFactory(
+        lead=alert.lead,
+        owner=rep1,
+        value=12000,
+        currency="EUR",
+        status=DealStatus.OPEN,
+        cycle=alert.lead.cycle,
+        expected_close_date=datetime.date(2026, 12, 20),
+    )
+    html = signed_in(rep1).get(f"/queue/leads/{alert.lead_id}/").content.decode()
+    assert "12,000 EUR" in html
+    assert "12000.00" not in html and "12,000.00" not in html
+    assert "20 Dec 2026" in html and "Dec. 20, 2026" not in html
+
+
+def test_the_lead_page_writes_dates_one_way(marketer):
+    lead = LeadFactory(created_at=timezone.make_aware(datetime.datetime(2026, 4, 27, 9, 30)))
+    html = signed_in(marketer).get(f"/leads/{lead.pk}/").content.decode()
+    assert "27 Apr 2026" in html and "April 27, 2026" not in html
+
+
+def test_the_favicon_is_served(client):
+    response = client.get("/favicon.ico", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0].endswith("favicon.svg")
+
+
+def test_the_move_confirmation_names_where_from_and_where_to(marketer):
+    lead = LeadFactory(stage="nurture")
+    html = signed_in(marketer).get(f"/leads/{lead.pk}/move/").content.decode()
+    assert 'data-confirm="Move ' in html and ' from Nurture to {to}?"' in html
