@@ -13,7 +13,7 @@ def test_marketer_reads_the_funnel_report_and_downloads_a_csv(page, live_server,
     log_in(page, live_server, "marketer")
     page.goto(f"{live_server.url}/analytics/funnel/?from=2026-03-01&to=2026-03-31")
     assert page.get_by_role("heading", name="Stage conversion").is_visible()
-    assert page.locator('svg[role="img"]').count() == 16
+    assert page.locator('svg[role="img"]').count() == 17
     funnel = page.get_by_role("img", name="Leads entering each stage")
     assert funnel.is_visible()
     screenshot(page, "analytics-funnel")
