@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from analytics.services import refresh_analytics
@@ -26,7 +28,7 @@ def test_marketer_reads_the_funnel_report_and_downloads_a_csv(page, live_server,
         page.get_by_role("link", name="Download Leads entering each stage as CSV").click()
     download = download_info.value
     assert download.suggested_filename == "funnel-conversion-20260301-20260331.csv"
-    content = open(download.path(), encoding="utf-8").read()
+    content = Path(download.path()).read_text(encoding="utf-8")
     assert "Lead generation,6,4,0.6667" in content
 
 
