@@ -240,6 +240,10 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# In development the static files come straight from static/ (no collectstatic), also in
+# the test run, where pytest-django turns DEBUG off after these settings are read.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = VAR_DIR / "media"
 
 # --- API ------------------------------------------------------------------

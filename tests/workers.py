@@ -50,9 +50,11 @@ def start_worker(*, queues: str | None = None, concurrency: int = 1, log_path: P
     ]
     if queues:
         command.append(f"--queues={queues}")
-    return subprocess.Popen(
-        command, cwd=ROOT, env=worker_env(**env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    # The child keeps its own copy of the file descriptor; the test's copy is closed at once.
+    with log:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=worker_env(**env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def stop_worker(process, *, kill: bool = False) -> None:

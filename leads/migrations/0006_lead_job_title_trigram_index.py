@@ -20,6 +20,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("leads", "0004_lead_fillfactor")]
+    dependencies = [("leads", "0005_lead_likelihood")]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from analytics.services import refresh_analytics
@@ -13,7 +15,7 @@ def test_marketer_reads_the_funnel_report_and_downloads_a_csv(page, live_server,
     log_in(page, live_server, "marketer")
     page.goto(f"{live_server.url}/analytics/funnel/?from=2026-03-01&to=2026-03-31")
     assert page.get_by_role("heading", name="Stage conversion").is_visible()
-    assert page.locator('svg[role="img"]').count() == 16
+    assert page.locator('svg[role="img"]').count() == 17
     funnel = page.get_by_role("img", name="Leads entering each stage")
     assert funnel.is_visible()
     screenshot(page, "analytics-funnel")
@@ -26,7 +28,7 @@ def test_marketer_reads_the_funnel_report_and_downloads_a_csv(page, live_server,
         page.get_by_role("link", name="Download Leads entering each stage as CSV").click()
     download = download_info.value
     assert download.suggested_filename == "funnel-conversion-20260301-20260331.csv"
-    content = open(download.path(), encoding="utf-8").read()
+    content = Path(download.path()).read_text(encoding="utf-8")
     assert "Lead generation,6,4,0.6667" in content
 
 

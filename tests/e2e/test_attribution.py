@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from attribution.services import refresh_attribution
@@ -46,6 +48,6 @@ def test_marketer_enters_spend_compares_models_and_downloads_the_csv(page, live_
         page.get_by_role("link", name="Download the table as CSV").click()
     download = download_info.value
     assert download.suggested_filename == "attribution-table-campaign-20260301-20260331.csv"
-    content = open(download.path(), encoding="utf-8").read()
+    content = Path(download.path()).read_text(encoding="utf-8")
     assert content.splitlines()[0].startswith("campaign,credited_lead,credited_mql")
     assert any(line.startswith("spring,1.0,0.3333,0.25,0.2,2000.0,2000.0,") for line in content.splitlines())

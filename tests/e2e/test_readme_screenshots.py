@@ -13,6 +13,7 @@ from django.core.management import call_command
 from analytics.services import refresh_analytics
 from leads.models import Lead
 from leads.stages import Stage
+from scoring.rules import install_default_rules
 from tests.e2e.conftest import log_in, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,6 +29,8 @@ def keep(path: Path) -> None:
 @pytest.fixture
 def demo(settings):
     settings.FUNNEL_DEMO_PASSWORD = "demo-pass-123"
+    # A browser test's database is flushed between tests, data migrations' rules too.
+    install_default_rules()
     call_command("seed_demo", leads=120, seed=7)
     refresh_analytics()
 
