@@ -4,14 +4,13 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events.models import ApiKey, Scope
+from events.models import Scope
 from events.permissions import require_scope
 from funnel.api_errors import ApiError, ErrorEnvelopeSerializer
-from funnel.roles import role_of
+from leads import access
 
 from .forms import ReportFilterForm
 from .selectors import funnel_report
-from .views import REPORT_ROLES
 
 
 class FunnelReportView(APIView):
@@ -46,8 +45,7 @@ class FunnelReportView(APIView):
     )
     def get(self, request):
         # leads:read also admits sales reps; the report is for the roles that steer.
-        bound_to_person = not isinstance(request.auth, ApiKey) or request.auth.user_id is not None
-        if bound_to_person and role_of(request.user) not in REPORT_ROLES:
+        if not access.can_view_reports(access.principal_for_request(request)):
             raise PermissionDenied("The funnel report is for marketers, sales managers and admins.")
         form = ReportFilterForm(request.query_params)
         if not form.is_valid():

@@ -6,7 +6,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import urlencode
 
 from events.event_types import conventional_names
-from funnel.roles import Role, has_role
+from leads import access
 
 from . import selectors
 from .event_types import event_types_received
@@ -14,12 +14,10 @@ from .exports import chart_csv
 from .forms import ReportFilterForm
 from .sections import build_sections, chart_by_key
 
-REPORT_ROLES = (Role.MARKETER, Role.SALES_MANAGER, Role.ADMIN)
-
 
 def can_read_report(user) -> bool:
     """Marketers steer by the report, managers and admins oversee; reps work the queue."""
-    return has_role(user, *REPORT_ROLES)
+    return access.can_view_reports(user)
 
 
 def _report_or_errors(request):

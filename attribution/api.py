@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from events.models import ApiKey, Scope
 from events.permissions import ScopePermission, require_scope
 from funnel.api_errors import ApiError
-from funnel.roles import can_edit_marketing_spend, can_read_attribution
+from leads.access import can_edit_marketing_spend, can_read_attribution
 
 from . import services
 from .forms import AttributionFilterForm

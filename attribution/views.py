@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
-from funnel.roles import can_edit_marketing_spend, can_read_attribution
+from leads.access import can_edit_marketing_spend, can_read_attribution
 
 from . import selectors, services
 from .charts import GEOMETRY, small_multiples

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from leads import access
+
 from .models import ApiKey, EngagementEvent
 
 
@@ -10,6 +12,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "secret_hash", "last_used_at"]
     raw_id_fields = ["user", "created_by"]
+
+    # Keys are an admin's (leads.access.can_manage_keys), whatever model permissions a
+    # staff user was given; they are made on /settings/ so the secret is shown once.
+    def has_view_permission(self, request, obj=None):
+        return access.can_manage_keys(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return access.can_manage_keys(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return access.can_manage_keys(request.user) and super().has_delete_permission(request, obj)
 
 
 @admin.register(EngagementEvent)

@@ -29,7 +29,7 @@ class ApiKeyPrincipal(AnonymousUser):
     """`request.user` for a key bound to no user: authenticated (the key is), but no
     person and no role, so only the key's scopes decide what it may do."""
 
-    _funnel_role = None  # funnel.roles.role_of reads this instead of querying groups
+    _funnel_role = None  # leads.access.role_of reads this instead of querying groups
 
     def __init__(self, api_key: ApiKey):
         self.api_key = api_key

@@ -17,14 +17,13 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from funnel.api_errors import error_body
-from funnel.roles import role_of
+from leads import access
 
 from .api import json_response, read_request_json
 from .auth import find_api_key
 from .event_types import canonical_event
 from .ingest import record_events
 from .models import EventSource, Scope
-from .permissions import key_has_scope, role_allows
 from .throttling import take_bad_key_slot, take_request_slot
 from .validation import (
     MAX_FUTURE,
@@ -129,9 +128,7 @@ def _handle(request, call: str) -> HttpResponse:
             "Send a Funnel API key as the write key (Basic auth user name or writeKey).",
             WWW_Authenticate='Bearer realm="funnel"',
         )
-    if not key_has_scope(api_key, Scope.EVENTS_WRITE) or (
-        api_key.user_id is not None and not role_allows(role_of(api_key.user), Scope.EVENTS_WRITE)
-    ):
+    if not access.principal_for_key(api_key).allows(Scope.EVENTS_WRITE):
         return _error(403, "missing_scope", "This API key may not write events (scope events:write).")
     wait = take_request_slot(api_key)
     if wait is not None:

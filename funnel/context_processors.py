@@ -1,16 +1,16 @@
-from .roles import Role, role_of
+from leads import access
 
 
 def navigation(request):
     """The header's role badge and which links the user sees."""
     user = getattr(request, "user", None)
-    role = role_of(user)
+    role = access.role_of(user)
     if role is None:
         return {"funnel_role": None}
     return {
         "funnel_role": role,
-        "funnel_role_label": Role(role).label,
-        "funnel_is_sales": role in (Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN),
-        "funnel_is_marketing": role in (Role.MARKETER, Role.ADMIN, Role.SALES_MANAGER),
-        "funnel_is_admin": role == Role.ADMIN,
+        "funnel_role_label": access.Role(role).label,
+        "funnel_is_sales": access.can_use_queue(user),
+        "funnel_is_marketing": access.can_view_board(user),
+        "funnel_is_admin": access.can_manage_keys(user),
     }

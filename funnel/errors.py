@@ -12,8 +12,17 @@ class FunnelError(Exception):
     code = "invalid"
     http_status = 400
 
-    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None, extra: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        code: str | None = None,
+        *,
+        fields: dict[str, list[str]] | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(message)
+        if code is not None:
+            self.code = code  # a refusal more precise than its class's (`owner_required`, …)
         self.message = message
         self.fields = fields or {}
         self.extra = extra or {}

@@ -8,8 +8,9 @@ from django.templatetags.static import static
 from django.urls import Resolver404
 from django.views import defaults
 
+from leads.access import home_url_name
+
 from .api_errors import json_not_found, json_server_error
-from .roles import home_url_name
 from .unavailable import service_unavailable_response, unavailable_service
 
 

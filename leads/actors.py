@@ -18,6 +18,10 @@ class Actor:
     kind: str
     user: object | None = None
     label: str = ""
+    # An API key's scopes (None for a person or the system): leads.access judges a key's
+    # actions by these, intersected with its user's role.
+    scopes: tuple | None = None
+    api_key_id: int | None = None
     # An API key anyone may read (one in a web page): identify may not rewrite known people.
     public: bool = False
 
@@ -28,16 +32,23 @@ class Actor:
     @classmethod
     def for_api_key(cls, api_key) -> "Actor":
         # A key bound to a user acts for that user; its name says which integration.
+        user = getattr(api_key, "user", None) if getattr(api_key, "user_id", None) else None
         return cls(
             kind=ActorKind.API_KEY,
-            user=getattr(api_key, "user", None),
+            user=user,
             label=f"API key {api_key.name}",
+            scopes=tuple(api_key.scopes or ()),
+            api_key_id=api_key.pk,
             public=bool(getattr(api_key, "public", False)),
         )
 
     @classmethod
     def system(cls, label: str = "system") -> "Actor":
         return cls(kind=ActorKind.SYSTEM, user=None, label=label)
+
+    def change_fields(self) -> dict:
+        """The actor columns of a leads.models.LeadChange row."""
+        return {**self.transition_fields(), "actor_api_key_id": self.api_key_id}
 
     def transition_fields(self) -> dict:
         return {"actor_kind": self.kind, "actor_user": self.user, "actor_label": self.label[:200]}

@@ -3,8 +3,8 @@ POST /api/v1/leads/{id}/transitions.
 
 Scopes come from funnel.scopes (leads:read to read, leads:write to write, each
 intersected with a bound user's role). Which leads a caller may see and touch is
-decided per object here: sales reps see their own leads and the unassigned MQLs, and
-move only their own SAL/SQL leads or an unassigned MQL."""
+decided per object by the rulebook, leads.access (a rep: their own SAL/SQL leads and
+the MQLs whose alert is unassigned or theirs), for sessions and keys alike."""
 
 from django.core import signing
 from django.db import IntegrityError
@@ -16,13 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from funnel.api_errors import ApiError
-from funnel.roles import Role, role_of
-from funnel.scopes import Scope, ScopePermission, api_key_of
+from funnel.scopes import Scope, api_key_of
 
-from . import details, lifecycle, selectors, services
+from . import access, details, lifecycle, selectors, services
 from .actors import Actor
 from .filters import LeadFilter
 from .models import Lead
+from .permissions import ScopePermission
 from .serializers import (
     LeadDetailSerializer,
     LeadErrorSerializer,
@@ -31,10 +31,8 @@ from .serializers import (
     TransitionRequestSerializer,
     TransitionResultSerializer,
 )
-from .stages import Stage
 
 RECENT_EVENTS = 20
-EDITOR_ROLES = {Role.MARKETER, Role.SALES_MANAGER, Role.ADMIN}
 
 
 def _errors(*codes: int) -> dict:
@@ -48,11 +46,6 @@ def _errors(*codes: int) -> dict:
     return {code: OpenApiResponse(LeadErrorSerializer, description=why[code]) for code in codes}
 
 
-def _key_only(request) -> bool:
-    """A key bound to no user: its scopes alone decide, over every lead."""
-    return api_key_of(request) is not None and request.auth.user_id is None
-
-
 def _actor(request) -> Actor:
     if api_key_of(request) is not None:
         return Actor.for_api_key(request.auth)
@@ -60,22 +53,26 @@ def _actor(request) -> Actor:
 
 
 def visible_leads(request):
-    return selectors.live_leads() if _key_only(request) else selectors.leads_visible_to(request.user)
+    return access.visible_leads(access.principal_for_request(request))
 
 
-def _require_editor(request) -> None:
-    """Creating, editing someone else's lead, erasing: marketers, managers, admins."""
-    if not _key_only(request) and role_of(request.user) not in EDITOR_ROLES:
-        raise exceptions.PermissionDenied("Your role may not do this to leads.", code="role_not_allowed")
+def _forbidden(message: str, code: str = "role_not_allowed"):
+    return exceptions.PermissionDenied(message, code=code)
 
 
-def _may_move(request, lead: Lead) -> bool:
-    if _key_only(request) or role_of(request.user) in EDITOR_ROLES:
-        return True
-    if role_of(request.user) == Role.SALES_REP:
-        own_sales_lead = lead.owner_id == request.user.pk and lead.stage in (Stage.SAL, Stage.SQL)
-        return own_sales_lead or (lead.owner_id is None and lead.stage == Stage.MQL)
-    return False
+def _check_owner(request, fields: dict) -> None:
+    """An owner is an active sales rep or manager, set by those who may assign leads."""
+    if "owner" not in fields:
+        return
+    principal = access.principal_for_request(request)
+    if not access.can_set_owner(principal, None):
+        raise _forbidden("A sales rep cannot reassign leads.")
+    if not access.can_set_owner(principal, fields["owner"]):
+        raise ApiError(
+            code="invalid",
+            message="owner: an active sales rep or sales manager.",
+            fields={"owner": ["Pick an active sales rep or sales manager."]},
+        )
 
 
 class LeadCursorPagination(pagination.BasePagination):
@@ -248,10 +245,12 @@ class LeadListView(generics.ListCreateAPIView):
         ],
     )
     def post(self, request, *args, **kwargs):
-        _require_editor(request)
+        if not access.can_edit_leads(access.principal_for_request(request)):
+            raise _forbidden("Your role may not create leads.")
         serializer = LeadWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
+        _check_owner(request, fields)
         stage, reason = fields.pop("stage", None), fields.pop("reason", "")
         try:
             lead = services.create_lead(actor=_actor(request), stage=stage, reason=reason, **fields)
@@ -344,13 +343,12 @@ class LeadDetailView(APIView):
     )
     def patch(self, request, lead_id: int):
         lead = self.get_lead(request, lead_id)
-        if not (_key_only(request) or role_of(request.user) in EDITOR_ROLES or lead.owner_id == request.user.pk):
-            raise exceptions.PermissionDenied("A sales rep edits only their own leads.", code="not_your_lead")
+        if not access.can_edit_lead(access.principal_for_request(request), lead):
+            raise _forbidden("A sales rep edits only their own SAL/SQL leads.", code="not_your_lead")
         serializer = LeadWriteSerializer(lead, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
-        if "owner" in fields and not (_key_only(request) or role_of(request.user) in EDITOR_ROLES):
-            raise exceptions.PermissionDenied("A sales rep cannot reassign leads.", code="role_not_allowed")
+        _check_owner(request, fields)
         if fields:
             try:
                 services.update_lead(lead=lead, actor=_actor(request), **fields)
@@ -369,7 +367,8 @@ class LeadDetailView(APIView):
     )
     def delete(self, request, lead_id: int):
         lead = self.get_lead(request, lead_id)
-        _require_editor(request)
+        if not access.can_erase_lead(access.principal_for_request(request)):
+            raise _forbidden("Your role may not erase leads.")
         services.erase_lead(lead=lead, actor=_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -401,13 +400,14 @@ class LeadTransitionView(APIView):
         lead = visible_leads(request).select_related("owner").filter(pk=lead_id).first()
         if lead is None:
             raise exceptions.NotFound("No such lead.")
-        if not _may_move(request, lead):
-            raise exceptions.PermissionDenied(
-                "A sales rep moves only their own SAL/SQL leads or an unassigned MQL.", code="not_your_lead"
-            )
         serializer = TransitionRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # The same rule the service applies (and the queue's): scopes ∩ role, a rep's MQL
+        # only through an alert that is unassigned or theirs, an owner for SAL/SQL.
+        refusal = access.move_refusal(access.principal_for_request(request), lead, data["to"])
+        if refusal is not None:
+            raise _forbidden(refusal.message, code=refusal.code)
         transition = lifecycle.transition_lead(
             lead=lead,
             to=data["to"],

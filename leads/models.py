@@ -352,3 +352,41 @@ class ImportJob(models.Model):
     @property
     def error_count(self) -> int:
         return len({error["row"] for error in self.errors})
+
+
+class ChangeKind(models.TextChoices):
+    FIELD_EDIT = "field_edit", "Field edited"
+    OWNER_CHANGE = "owner_change", "Owner changed"
+    REASSIGNMENT = "reassignment", "Alert reassigned"
+    DEAL_EDIT = "deal_edit", "Deal edited"
+    MERGE = "merge", "Merged"
+    ERASURE = "erasure", "Erased"
+
+
+class LeadChange(models.Model):
+    """Append-only: every change of a lead other than a stage move (those are
+    StageTransition rows), with who, when, what from what to what and why. Written by the
+    service that makes the change (leads.trail.record_lead_change), in its transaction.
+    Erasing a lead blanks the values of its rows and adds an erasure row without them."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=20, choices=ChangeKind.choices)
+    field = models.CharField(max_length=100, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The API key's id (events.ApiKey; an id, not a foreign key, as leads sits below events).
+    actor_api_key_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "occurred_at", "id"], name="lead_change_lead_time")]
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.get_kind_display()} {self.field}".strip()

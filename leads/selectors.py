@@ -8,30 +8,20 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import F, Q, QuerySet, Sum
 
-from funnel.roles import Role, role_of
-
-from . import details
+from . import access, details, trail
 from .actors import person_name
-from .models import Activity, Deal, Lead, LeadMerge, PipelineCount, StageTransition
+from .models import Activity, Deal, Lead, LeadChange, LeadMerge, PipelineCount, StageTransition
 from .stages import Stage
 
 UNASSIGNED = "none"
 
 
-def live_leads():
-    """Leads that are people in the funnel: not merged away, not erased."""
-    return Lead.objects.filter(merged_into__isnull=True, erased_at__isnull=True)
+live_leads = access.live_leads
 
 
 def leads_visible_to(user) -> QuerySet:
-    """The live leads a user may open. Sales reps see their own leads and the
-    unassigned MQLs waiting in the queue; every other role sees every lead."""
-    role = role_of(user)
-    if role is None:
-        return Lead.objects.none()
-    if role == Role.SALES_REP:
-        return live_leads().filter(Q(owner=user) | Q(owner__isnull=True, stage=Stage.MQL))
-    return live_leads()
+    """The live leads a user (or any principal) may open: leads.access.visible_leads."""
+    return access.visible_leads(user)
 
 
 def lead_for_viewer(*, user, lead_id: int) -> Lead | None:
@@ -134,12 +124,7 @@ def board_filter_choices() -> BoardChoices:
 
 def lead_owner_choices():
     """People a lead can be assigned to: active sales reps and managers."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=[Role.SALES_REP, Role.SALES_MANAGER])
-        .distinct()
-        .order_by("username")
-    )
+    return access.owner_choices(get_user_model().objects.all()).order_by("username")
 
 
 # --- Lead detail ----------------------------------------------------------------
@@ -166,15 +151,16 @@ def lead_deals(*, lead: Lead) -> list[Deal]:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: object
-    kind: str  # "event", "stage", "activity"
+    kind: str  # "event", "stage", "activity", "change"
     title: str
     detail: str = ""
     who: str = ""
 
 
 def lead_timeline(*, lead_ids: list[int], transitions: list[StageTransition], limit: int = 50) -> list[TimelineEntry]:
-    """Events (from the events app, see details.py), stage changes and activities, newest
-    first: two indexed queries (the transitions are already loaded for the stage path)."""
+    """Events (from the events app, see details.py), stage changes, activities and the trail
+    of other changes (who changed what), newest first: three indexed queries (the transitions
+    are already loaded for the stage path)."""
     entries: list[TimelineEntry] = []
     events = details.ask(details.RECENT_EVENTS, lead_ids=lead_ids, limit=limit, default=[])
     for event in events:
@@ -208,6 +194,17 @@ def lead_timeline(*, lead_ids: list[int], transitions: list[StageTransition], li
                 title=activity.get_kind_display(),
                 detail=" · ".join(part for part in (activity.outcome, activity.note) if part),
                 who=person_name(activity.user),
+            )
+        )
+    changes = LeadChange.objects.filter(lead_id__in=lead_ids).order_by("-occurred_at", "-id")[:limit]
+    for change in changes:
+        entries.append(
+            TimelineEntry(
+                at=change.occurred_at,
+                kind="change",
+                title=trail.describe(change),
+                detail=change.reason,
+                who=change.actor_label,
             )
         )
     entries.sort(key=lambda entry: entry.at, reverse=True)

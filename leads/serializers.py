@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db.models.functions import Lower
 from rest_framework import serializers
 
+from . import access
 from .lifecycle.deals import DEAL_FIELDS
 from .models import PROFILE_FIELDS, Deal, Lead, StageTransition
 from .stages import Stage
@@ -105,7 +106,17 @@ class LeadWriteSerializer(serializers.ModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(
         queryset=get_user_model().objects.filter(is_active=True), required=False, allow_null=True
     )
-    stage = serializers.ChoiceField(choices=Stage.choices, required=False, write_only=True)
+    # A lead is created at its first stage (leads.access.FIRST_STAGES); later stages are
+    # reached by moves, each with its transition.
+    stage = serializers.ChoiceField(
+        choices=[(slug, label) for slug, label in Stage.choices if access.can_create_at_stage(slug)],
+        required=False,
+        write_only=True,
+        error_messages={
+            "invalid_choice": "A lead is created at demand_gen or lead_gen; later stages are reached by "
+            "POST /api/v1/leads/{{id}}/transitions."
+        },
+    )
     reason = serializers.CharField(required=False, allow_blank=True, max_length=1000, write_only=True)
 
     class Meta:

@@ -18,7 +18,7 @@ from .lifecycle.creation import IDENTITY_AND_PROFILE_FIELDS, create_lead, create
 from .lifecycle.deals import transition_lead
 from .lifecycle.moves import move_lead
 from .locks import lock_lead, lock_leads
-from .models import Activity, Deal, Lead, LeadMerge, StageTransition
+from .models import Activity, ChangeKind, Deal, Lead, LeadMerge, StageTransition
 from .pipeline_counts import (
     bucket_change,
     compact_pipeline_counts,
@@ -29,6 +29,7 @@ from .pipeline_counts import (
     record_pipeline_count_changes,
 )
 from .stages import Stage, StageMoveRefused
+from .trail import forget_values, record_field_changes, record_lead_change
 
 __all__ = [
     "IDENTITY_AND_PROFILE_FIELDS",
@@ -57,9 +58,11 @@ def update_lead(*, lead: Lead, actor: Actor, **fields) -> Lead:
     with transaction.atomic():
         locked = lock_lead(lead_id=lead.pk)
         counted_before = pipeline_count_key(locked)
+        before = {name: getattr(locked, name) for name in fields}
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.save(update_fields=[*fields.keys(), "updated_at"])
+        record_field_changes(lead=locked, actor=actor, before=before, after=fields)
         if locked.merged_into_id is None and locked.erased_at is None:
             record_pipeline_count_changes(bucket_change(before=counted_before, after=pipeline_count_key(locked)))
     for name, value in fields.items():
@@ -99,6 +102,12 @@ def merge_leads(*, survivor: Lead, merged: Lead, actor: Actor, reason: str = "")
         LeadMerge.objects.create(
             survivor=keep, merged=gone, reason=reason, events_moved=moved, **actor.transition_fields()
         )
+        record_lead_change(
+            lead=keep, actor=actor, kind=ChangeKind.MERGE, field="merged_lead", new=f"#{gone.pk}", reason=reason
+        )
+        record_lead_change(
+            lead=gone, actor=actor, kind=ChangeKind.MERGE, field="merged_into", new=f"#{keep.pk}", reason=reason
+        )
         if moved:
             # The survivor's score now has more to go on: the scoring app marks it.
             announcements.evidence_changed(lead_ids=[keep.pk])
@@ -132,6 +141,8 @@ def erase_lead(*, lead: Lead, actor: Actor) -> Lead:
         )
         Deal.objects.filter(lead_id__in=ids).update(next_step="", lost_reason="")
         StageTransition.objects.filter(lead_id__in=ids).update(reason="")
+        forget_values(lead_ids=ids)
+        record_lead_change(lead=lead, actor=actor, kind=ChangeKind.ERASURE)
     lead.refresh_from_db()
     return lead
 

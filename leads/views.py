@@ -17,9 +17,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from funnel.roles import Role, can_edit_leads, can_read_leads, role_of
-
-from . import details, exports, imports, selectors, services
+from . import access, details, exports, imports, selectors, services
 from .actors import Actor, person_name
 from .charts import score_chart
 from .forms import (
@@ -38,42 +36,28 @@ from .models import ImportJob, ImportStatus
 from .panels import lead_panels
 from .stages import Stage, StageMoveRefused
 
-MARKETING_ROLES = (Role.MARKETER, Role.SALES_MANAGER, Role.ADMIN)
+
+def requires(predicate, message: str):
+    """A page for those `predicate` (a leads.access rule) admits; others get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not predicate(request.user):
+                raise PermissionDenied(message)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
-def marketing_required(view):
-    """The board, exports and imports: marketers, sales managers and admins."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if role_of(request.user) not in MARKETING_ROLES:
-            raise PermissionDenied("Only marketers, sales managers and admins open this page.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def editor_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not can_edit_leads(request.user):
-            raise PermissionDenied("Your role reads leads but does not edit them.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def reader_required(view):
-    @wraps(view)
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not can_read_leads(request.user):
-            raise PermissionDenied("Your account has no role yet.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+marketing_required = requires(access.can_view_board, "Only marketers, sales managers and admins open this page.")
+export_required = requires(access.can_export, "Only marketers, sales managers and admins export leads.")
+import_required = requires(access.can_import, "Only marketers, sales managers and admins import leads.")
+editor_required = requires(access.can_edit_leads, "Your role reads leads but does not edit them.")
+reader_required = requires(access.can_read_leads, "Your account has no role yet.")
 
 
 def _visible_lead(request, lead_id: int):
@@ -107,7 +91,7 @@ def pipeline(request):
             "columns": columns,
             "total": sum(row["count"] for row in counts),
             "form": form,
-            "can_edit": can_edit_leads(request.user),
+            "can_edit": access.can_edit_leads(request.user),
             "query": request.GET.urlencode(),
         },
     )
@@ -156,8 +140,8 @@ def lead_list(request):
             "next_query": next_query,
             "filter_query": params.urlencode(),
             "is_later_page": bool(request.GET.get("after")),
-            "can_edit": can_edit_leads(request.user),
-            "can_export": role_of(request.user) in MARKETING_ROLES,
+            "can_edit": access.can_edit_leads(request.user),
+            "can_export": access.can_export(request.user),
             # Its own ids: the filter form above has an `owner` field too.
             "bulk_form": BulkActionForm(auto_id="id_bulk_%s"),
             "sorts": SORTS,
@@ -183,7 +167,7 @@ def _sort_links(params, sort: str) -> dict[str, dict]:
     return links
 
 
-@marketing_required
+@export_required
 def lead_export(request):
     _, leads = _list_filters(request)
     response = StreamingHttpResponse(exports.lead_csv_lines(leads), content_type="text/csv; charset=utf-8")
@@ -250,7 +234,6 @@ def lead_detail(request, lead_id: int):
     path = selectors.stage_path(lead_ids=history_ids)
     transitions = [transition for cycle in path for transition in cycle["transitions"]]
     explanation, history = _score_details(lead)
-    role = role_of(request.user)
     return render(
         request,
         "leads/detail.html",
@@ -262,10 +245,8 @@ def lead_detail(request, lead_id: int):
             "explanation": explanation,
             "chart": score_chart(history),
             "scored": explanation is not None,
-            "can_edit": can_edit_leads(request.user),
-            "sales_actions": _sales_actions_template()
-            if role in (Role.SALES_REP, Role.SALES_MANAGER, Role.ADMIN)
-            else None,
+            "can_edit": access.can_edit_leads(request.user),
+            "sales_actions": _sales_actions_template() if access.can_use_queue(request.user) else None,
             "merged_count": len(history_ids) - 1,
             "extra_panels": lead_panels(request=request, lead=lead),
         },
@@ -368,13 +349,13 @@ def lead_erase(request, lead_id: int):
 
 def _own_job(request, job_id: int) -> ImportJob:
     jobs = ImportJob.objects.all()
-    if role_of(request.user) != Role.ADMIN:
+    if not access.can_see_every_import(request.user):
         jobs = jobs.filter(created_by=request.user)
     return get_object_or_404(jobs.defer("text"), pk=job_id)
 
 
 @require_http_methods(["GET", "POST"])
-@marketing_required
+@import_required
 def import_upload(request):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -391,7 +372,7 @@ def import_upload(request):
 
 
 @require_http_methods(["GET", "POST"])
-@marketing_required
+@import_required
 def import_mapping(request, job_id: int):
     job = get_object_or_404(ImportJob.objects.filter(created_by=request.user), pk=job_id)
     if job.status != ImportStatus.MAPPING:
@@ -419,7 +400,7 @@ def import_mapping(request, job_id: int):
     )
 
 
-@marketing_required
+@import_required
 def import_status(request, job_id: int):
     job = _own_job(request, job_id)
     context = {"job": job, "progress": imports.import_progress(job)}
@@ -428,10 +409,12 @@ def import_status(request, job_id: int):
     return render(request, "leads/import_status.html", context)
 
 
-@marketing_required
+@import_required
 def import_errors(request, job_id: int):
     job = get_object_or_404(
-        ImportJob.objects.filter(created_by=request.user) if role_of(request.user) != Role.ADMIN else ImportJob.objects,
+        ImportJob.objects
+        if access.can_see_every_import(request.user)
+        else ImportJob.objects.filter(created_by=request.user),
         pk=job_id,
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from leads import access
+
 from .models import Notification, SalesAlert, WebhookDelivery, WebhookEndpoint
 
 
@@ -9,6 +11,14 @@ class SalesAlertAdmin(admin.ModelAdmin):
     list_filter = ["status", "overdue", "decayed_below_recycle", "assignee"]
     search_fields = ["lead__email"]
     raw_id_fields = ["lead", "assignee", "acted_by"]
+
+    # Alerts are raised by crossings and acted on through the queue's services (which
+    # check leads.access and leave a trail); here they are read.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Notification)
@@ -24,6 +34,12 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     # The secret is set once through /settings/ and never shown again, not even here.
     exclude = ["secret_encrypted"]
     readonly_fields = ["secret_hint", "created_by", "created_at"]
+
+    def has_view_permission(self, request, obj=None):
+        return access.can_manage_keys(request.user) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return access.can_manage_keys(request.user) and super().has_change_permission(request, obj)
 
 
 @admin.register(WebhookDelivery)

@@ -9,8 +9,10 @@ class SalesConfig(AppConfig):
         # Imported here, not at the top: an AppConfig module is imported before the
         # models are ready (Django's app loading), so services load in ready().
         from leads import lifecycle
+        from leads.access import register_alert_lookups
 
         from .erasure import erase_sales_copies
+        from .selectors import claimable_lead_ids, open_alert_for
         from .services import listeners
 
         # The lifecycle announces; sales reacts: an alert per crossing, alerts closed when
@@ -21,6 +23,8 @@ class SalesConfig(AppConfig):
         lifecycle.on_fell_below_recycle(listeners.on_scores_below_recycle)
         # Blanks reject notes and notification texts, strips webhook payloads, cancels pending deliveries.
         lifecycle.on_lead_erased(erase_sales_copies)
+        # The access rulebook (in leads, below us) judges MQL leads by their alert.
+        register_alert_lookups(open_alert_for=open_alert_for, claimable_lead_ids=claimable_lead_ids)
 
         self._forget_cached_lookups_on_writes()
 

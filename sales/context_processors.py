@@ -3,7 +3,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.functional import SimpleLazyObject
 
-from funnel.roles import Role, role_of
+from leads import access
 
 from .models import AlertStatus, Notification, SalesAlert
 
@@ -17,7 +17,7 @@ def header_counts(user) -> dict:
     """Unread notifications and overdue open alerts (a rep's own and unassigned ones; every
     one for a manager), in one query."""
     overdue = SalesAlert.objects.filter(status=AlertStatus.OPEN, overdue=True)
-    if role_of(user) == Role.SALES_REP:
+    if not access.sees_every_alert(user):
         overdue = overdue.filter(Q(assignee=OuterRef("pk")) | Q(assignee__isnull=True))
     unread = Notification.objects.filter(user=OuterRef("pk"), read_at__isnull=True)
     row = (
@@ -36,6 +36,6 @@ def sales_header(request):
     Only sales reps and managers get notifications, so other roles cost no query; for
     them both counts come from one query, run only when the page shows them."""
     user = getattr(request, "user", None)
-    if role_of(user) not in (Role.SALES_REP, Role.SALES_MANAGER):
+    if not access.gets_sales_notifications(user):
         return {}
     return {"sales_header": SimpleLazyObject(lambda: header_counts(user))}

@@ -7,9 +7,9 @@ from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from events.models import ApiKey
-from funnel.roles import Role, is_sales_manager, role_of
+from leads import access
 from leads.models import LIKELIHOOD_HIGH, Activity, Deal, DealStatus, Lead, StageTransition
-from leads.selectors import leads_visible_to, live_leads
+from leads.selectors import leads_visible_to
 from leads.stages import Stage
 from scoring.models import ScoreChange
 
@@ -31,6 +31,23 @@ class QueueFilters:
         return cls(view=view if view in QUEUE_FILTERS else default, sort=sort if sort in QUEUE_SORTS else "score")
 
 
+def open_alert_for(lead_id: int) -> SalesAlert | None:
+    """A lead's open alert (at most one per crossing; the newest if ever more), with its assignee."""
+    return (
+        SalesAlert.objects.filter(lead_id=lead_id, status=AlertStatus.OPEN)
+        .select_related("assignee")
+        .order_by("-raised_at", "-id")
+        .first()
+    )
+
+
+def claimable_lead_ids(user) -> QuerySet:
+    """Leads whose open alert `user` (a rep) may see and take: unassigned or theirs."""
+    return SalesAlert.objects.filter(Q(assignee__isnull=True) | Q(assignee=user), status=AlertStatus.OPEN).values(
+        "lead_id"
+    )
+
+
 def _latest_activity(field: str):
     return Subquery(
         Activity.objects.filter(lead_id=OuterRef("lead_id")).order_by("-occurred_at", "-id").values(field)[:1]
@@ -49,9 +66,12 @@ def sales_queue_for(*, user, filters: QueueFilters | None = None) -> QuerySet[Sa
     """Open MQL alerts, highest score first, then oldest: lead, assignee, last activity
     and the lead's current explanation come in the same query."""
     filters = filters or QueueFilters()
+    alerts = SalesAlert.objects.filter(status=AlertStatus.OPEN)
+    if not access.sees_every_alert(user):
+        # A rep reads the alerts they may take: unassigned and their own (leads.access).
+        alerts = alerts.filter(Q(assignee__isnull=True) | Q(assignee_id=getattr(user, "pk", None)))
     alerts = (
-        SalesAlert.objects.filter(status=AlertStatus.OPEN)
-        .select_related("lead", "assignee")
+        alerts.select_related("lead", "assignee")
         .annotate(
             last_activity_at=_latest_activity("occurred_at"),
             last_activity_kind=_latest_activity("kind"),
@@ -87,7 +107,7 @@ def my_leads_for(*, user, owner_id: int | None = None) -> QuerySet[Lead]:
     need attention first: an overdue or near next step, then the longest untouched.
     A rep sees their own; a manager every rep's (or one rep's with `owner_id`)."""
     leads = Lead.objects.filter(stage__in=[Stage.SAL, Stage.SQL], merged_into__isnull=True)
-    if is_sales_manager(user):
+    if access.sees_every_reps_leads(user):
         leads = leads.filter(owner_id=owner_id) if owner_id else leads.filter(owner__isnull=False)
     else:
         leads = leads.filter(owner_id=getattr(user, "pk", None))
@@ -112,15 +132,17 @@ def my_leads_for(*, user, owner_id: int | None = None) -> QuerySet[Lead]:
 
 
 def sales_leads_for(user) -> QuerySet[Lead]:
-    """The leads whose sales page `user` may open: those leads.selectors.leads_visible_to
-    lets them open anywhere (a rep: their own and the unassigned MQLs), and for a rep also
-    those whose alert they hold or acted on, so a rep who rejected a lead still reads
-    why, while another rep's deal stays hidden."""
+    """The leads whose sales page `user` may read: those of the lead page
+    (leads.access.visible_leads), and for a rep also, to read only, the leads whose alert
+    they accepted or rejected themselves, so a rep who rejected a lead still reads why;
+    another rep's SAL/SQL lead stays hidden. The page's actions load leads by the lead
+    page's rule alone (sales.views._lead)."""
     visible = leads_visible_to(user)
-    if role_of(user) != Role.SALES_REP:
+    if access.sees_every_alert(user):
         return visible
-    touched = SalesAlert.objects.filter(Q(assignee=user) | Q(acted_by=user)).values("lead_id")
-    return live_leads().filter(Q(pk__in=visible.values("pk")) | Q(pk__in=touched))
+    acted = SalesAlert.objects.filter(acted_by=user).values("lead_id")
+    someone_elses = Q(stage__in=[Stage.SAL, Stage.SQL]) & ~Q(owner=user)
+    return access.live_leads().filter(Q(pk__in=visible.values("pk")) | (Q(pk__in=acted) & ~someone_elses))
 
 
 def sales_lead_detail(*, lead_id: int, user) -> Lead:
@@ -154,12 +176,7 @@ def _ordered_transitions():
 
 def assignable_users() -> QuerySet:
     """Active sales reps and managers: whom a manager can hand an alert to."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=[Role.SALES_REP, Role.SALES_MANAGER])
-        .distinct()
-        .order_by("username")
-    )
+    return access.owner_choices(get_user_model().objects.all()).order_by("username")
 
 
 def notifications_for(*, user, limit: int = 50) -> list[Notification]:
@@ -178,5 +195,4 @@ def recent_deliveries(*, limit: int = 50) -> list[WebhookDelivery]:
     return list(WebhookDelivery.objects.select_related("endpoint").order_by("-created_at", "-id")[:limit])
 
 
-def can_view_queue(user) -> bool:
-    return role_of(user) is not None
+can_view_queue = access.can_view_queue

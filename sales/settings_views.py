@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from events.models import ApiKey, Scope
 from events.services import InvalidScopes, create_api_key, revoke_api_key
-from funnel.roles import Role, role_of
+from leads import access
 
 from . import selectors
 from .errors import InvalidSalesInput
@@ -22,7 +22,7 @@ from .webhooks import create_webhook_endpoint, deactivate_webhook_endpoint
 
 def admin_only(view):
     def wrapper(request, *args, **kwargs):
-        if role_of(request.user) != Role.ADMIN:
+        if not access.can_manage_keys(request.user):
             raise PermissionDenied("Only admins manage API keys and webhooks.")
         return view(request, *args, **kwargs)
 

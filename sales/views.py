@@ -16,9 +16,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from funnel.roles import Role, can_act_on_queue, is_sales_manager, role_of
+from leads import access
 from leads.actors import person_name
 from leads.models import ActivityKind, Lead
+from leads.selectors import leads_visible_to
 from leads.stages import Stage, StageMoveRefused
 
 from . import selectors, services
@@ -44,7 +45,7 @@ def sales_action(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if role_of(request.user) is None:
+        if not access.can_read_leads(request.user):
             raise PermissionDenied("You have no role in Funnel.")
         try:
             return view(request, *args, **kwargs)
@@ -64,7 +65,7 @@ def sales_action(view):
 
 
 def _queue_actor_or_403(user):
-    if not can_act_on_queue(user):
+    if not access.can_use_queue(user):
         raise PermissionDenied("Only sales reps and managers act on the queue.")
 
 
@@ -77,7 +78,7 @@ def queue(request):
     if not selectors.can_view_queue(request.user):
         raise PermissionDenied
     # A rep's queue opens on what they can act on; a manager's on every open alert.
-    default = "mine_or_unassigned" if role_of(request.user) == Role.SALES_REP else "all"
+    default = "all" if access.sees_every_alert(request.user) else "mine_or_unassigned"
     filters = selectors.QueueFilters.parse(request.GET, default=default)
     try:
         offset = max(0, int(request.GET.get("offset", 0)))
@@ -86,7 +87,7 @@ def queue(request):
     alerts, has_more = selectors.page_of(
         selectors.sales_queue_for(user=request.user, filters=filters), limit=QUEUE_PAGE_SIZE, offset=offset
     )
-    is_manager = is_sales_manager(request.user)
+    is_manager = access.can_reassign(request.user)
     rows = [{"alert": alert, "may_act": services.may_act_on_alert(user=request.user, alert=alert)} for alert in alerts]
     context = {
         "rows": rows,
@@ -100,7 +101,7 @@ def queue(request):
             ("decayed", "Score faded since raised"),
             ("likely", "Likely to buy (30%+)"),
         ],
-        "can_act": can_act_on_queue(request.user),
+        "can_act": access.can_use_queue(request.user),
         "is_manager": is_manager,
         "assignees": list(selectors.assignable_users()) if is_manager else [],
         "reasons": _reasons(),
@@ -165,7 +166,7 @@ def queue_lead(request, lead_id: int):
 
 
 def _lead_page(request, lead_id: int, *, extra: dict | None = None, status: int = 200):
-    if role_of(request.user) is None:
+    if not access.can_read_leads(request.user):
         raise PermissionDenied
     try:
         lead = selectors.sales_lead_detail(lead_id=lead_id, user=request.user)
@@ -184,13 +185,18 @@ def _lead_page(request, lead_id: int, *, extra: dict | None = None, status: int 
     return render(request, "sales/lead.html", context, status=status)
 
 
-def _lead(lead_id: int) -> Lead:
-    return get_object_or_404(Lead, pk=lead_id)
+def _lead(request, lead_id: int) -> Lead:
+    """The lead an action is about, loaded by the same rule as its page (leads.access):
+    a lead the user may not see is not found, an erased or merged one neither."""
+    lead = leads_visible_to(request.user).filter(pk=lead_id).first()
+    if lead is None:
+        raise Http404("No such lead.")
+    return lead
 
 
 @sales_action
 def log_activity(request, lead_id: int):
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     form = ActivityForm(request.POST)
     if not form.is_valid():
         raise InvalidSalesInput(form.problems())
@@ -208,7 +214,7 @@ def amount(text: str) -> str:
 @sales_action
 def qualify(request, lead_id: int):
     _queue_actor_or_403(request.user)
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     typed = {key: request.POST.get(key, "") for key in ("value", "currency", "expected_close_date", "next_step")}
     deal = {**typed, "value": amount(typed["value"])}
     try:
@@ -227,7 +233,7 @@ def qualify(request, lead_id: int):
 @sales_action
 def proposal(request, lead_id: int, mark: str):
     _queue_actor_or_403(request.user)
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     if mark == "sent":
         services.mark_proposal_sent(lead=lead, user=request.user)
     elif mark == "accepted":
@@ -241,7 +247,7 @@ def proposal(request, lead_id: int, mark: str):
 @sales_action
 def win(request, lead_id: int):
     _queue_actor_or_403(request.user)
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     services.win_lead(lead=lead, user=request.user, value=request.POST.get("value"), note=request.POST.get("note", ""))
     messages.success(request, "Won: the lead is a customer.")
     return _back(request, reverse("sales:queue_lead", args=[lead.pk]))
@@ -250,7 +256,7 @@ def win(request, lead_id: int):
 @sales_action
 def lose(request, lead_id: int):
     _queue_actor_or_403(request.user)
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     services.lose_lead(
         lead=lead, user=request.user, reason_code=request.POST.get("reason", ""), note=request.POST.get("note", "")
     )
@@ -261,7 +267,7 @@ def lose(request, lead_id: int):
 @sales_action
 def back_to_nurture(request, lead_id: int):
     _queue_actor_or_403(request.user)
-    lead = _lead(lead_id)
+    lead = _lead(request, lead_id)
     if lead.stage != Stage.SAL:
         raise InvalidSalesInput({"stage": ["Only an accepted (SAL) lead is sent back from here."]})
     services.send_back_to_nurture(
@@ -277,9 +283,10 @@ def back_to_nurture(request, lead_id: int):
 @login_required
 @require_GET
 def my_leads(request):
-    if not can_act_on_queue(request.user):
+    if not access.can_see_my_leads(request.user):
         raise PermissionDenied("My leads is the sales reps' page.")
-    owner_id = _int(request.GET.get("owner")) if is_sales_manager(request.user) else None
+    sees_all = access.sees_every_reps_leads(request.user)
+    owner_id = _int(request.GET.get("owner")) if sees_all else None
     leads = list(selectors.my_leads_for(user=request.user, owner_id=owner_id)[:200])
     return render(
         request,
@@ -287,8 +294,8 @@ def my_leads(request):
         {
             "leads": leads,
             "today": timezone.localdate(),
-            "is_manager": is_sales_manager(request.user),
-            "owners": list(selectors.assignable_users()) if is_sales_manager(request.user) else [],
+            "is_manager": sees_all,
+            "owners": list(selectors.assignable_users()) if sees_all else [],
             "owner_id": owner_id,
         },
     )

@@ -12,30 +12,27 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from funnel.roles import Role, has_role
+from leads import access
 
 from .likelihood import report
 from .likelihood.jobs import start_training
 from .models import LikelihoodModel, LikelihoodTraining
 
-READER_ROLES = (Role.MARKETER, Role.ADMIN, Role.SALES_MANAGER)
-TRAINER_ROLES = (Role.MARKETER, Role.ADMIN)
 
-
-def _require(user, roles) -> None:
-    if not has_role(user, *roles):
+def _require(user, predicate) -> None:
+    if not predicate(user):
         raise PermissionDenied("The likelihood model is for marketers, sales managers and admins.")
 
 
 @login_required
 def model_page(request):
-    _require(request.user, READER_ROLES)
+    _require(request.user, access.can_read_likelihood_model)
     page = report.model_page()
     shown = page.published or page.latest
     context = {
         "page": page,
         "model": shown,
-        "can_train": has_role(request.user, *TRAINER_ROLES),
+        "can_train": access.can_train_likelihood_model(request.user),
         "chart": report.CHART,
         "pad": report.PAD,
         "axis_end": report.PAD + report.CHART,
@@ -53,7 +50,7 @@ def model_page(request):
 @login_required
 @require_POST
 def model_train(request):
-    _require(request.user, TRAINER_ROLES)
+    _require(request.user, access.can_train_likelihood_model)
     training = start_training(cause=f"retrain button ({request.user.get_username()})", user=request.user)
     messages.success(request, "Training started in the background.")
     return redirect(f"{reverse('scoring:model')}?training={training.pk}")
@@ -61,7 +58,7 @@ def model_train(request):
 
 @login_required
 def model_progress(request, pk: int):
-    _require(request.user, READER_ROLES)
+    _require(request.user, access.can_read_likelihood_model)
     training = get_object_or_404(LikelihoodTraining, pk=pk)
     return JsonResponse(
         {
@@ -75,7 +72,7 @@ def model_progress(request, pk: int):
 
 @login_required
 def model_csv(request, version: int):
-    _require(request.user, READER_ROLES)
+    _require(request.user, access.can_read_likelihood_model)
     model = LikelihoodModel.objects.filter(version=version).first()
     if model is None:
         raise Http404("No such version.")

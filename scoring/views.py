@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from events.event_types import CANONICAL_TYPES
 from events.selectors import recent_event_types
-from funnel.roles import Role, has_role
+from leads import access
 
 from . import previews, selectors
 from . import rules as rule_services
@@ -20,12 +20,9 @@ from .draft_matches import draft_event_matches
 from .forms import MoveForm, RuleForm, ThresholdForm
 from .models import ConditionOp, PreviewStatus, RuleKind, RulePreview, ScoringRule
 
-EDITOR_ROLES = (Role.MARKETER, Role.ADMIN)
-READER_ROLES = (Role.MARKETER, Role.ADMIN, Role.SALES_MANAGER)
 
-
-def _require(user, roles, what: str) -> None:
-    if not has_role(user, *roles):
+def _require(user, predicate, what: str) -> None:
+    if not predicate(user):
         raise PermissionDenied(what)
 
 
@@ -35,7 +32,7 @@ def _editable_rule(pk: int) -> ScoringRule:
 
 @login_required
 def rule_list(request):
-    _require(request.user, READER_ROLES, "Scoring rules are for marketers, sales managers and admins.")
+    _require(request.user, access.can_read_rules, "Scoring rules are for marketers, sales managers and admins.")
     return _rule_list_page(request)
 
 
@@ -69,7 +66,7 @@ def _rule_list_page(request, *, threshold_form: ThresholdForm | None = None, sta
             "threshold_history": selectors.threshold_history(limit=5),
             "job": selectors.latest_rescore_job(),
             "previews": RulePreview.objects.select_related("created_by", "published_by").order_by("-id")[:5],
-            "can_edit": has_role(request.user, *EDITOR_ROLES),
+            "can_edit": access.can_edit_rules(request.user),
         },
         status=status,
     )
@@ -99,7 +96,7 @@ def _form_context(form, rule) -> dict:
 
 @login_required
 def rule_create(request):
-    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    _require(request.user, access.can_edit_rules, "Only marketers and admins edit scoring rules.")
     form = RuleForm(request.POST or None, initial={"active": True, "kind": "behaviour"})
     if request.method == "POST" and form.is_valid():
         return _preview(request, {"action": "create", "rule": form.rule})
@@ -108,7 +105,7 @@ def rule_create(request):
 
 @login_required
 def rule_edit(request, pk: int):
-    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    _require(request.user, access.can_edit_rules, "Only marketers and admins edit scoring rules.")
     rule = _editable_rule(pk)
     form = RuleForm(request.POST or None, initial=RuleForm.initial_for(rule))
     if request.method == "POST" and form.is_valid():
@@ -121,7 +118,7 @@ def rule_edit(request, pk: int):
 @login_required
 @require_POST
 def rule_toggle(request, pk: int):
-    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    _require(request.user, access.can_edit_rules, "Only marketers and admins edit scoring rules.")
     rule = _editable_rule(pk)
     return _preview(
         request,
@@ -133,7 +130,7 @@ def rule_toggle(request, pk: int):
 @require_POST
 def rule_move(request, pk: int):
     """Up or down one place. No preview: the order changes explanations, not scores."""
-    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    _require(request.user, access.can_edit_rules, "Only marketers and admins edit scoring rules.")
     rule = _editable_rule(pk)
     form = MoveForm(request.POST)
     if not form.is_valid():
@@ -154,7 +151,7 @@ def rule_move(request, pk: int):
 @login_required
 @require_POST
 def thresholds(request):
-    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    _require(request.user, access.can_edit_rules, "Only marketers and admins edit scoring rules.")
     form = ThresholdForm(request.POST)
     if not form.is_valid():
         return _rule_list_page(request, threshold_form=form, status=400)
@@ -164,7 +161,7 @@ def thresholds(request):
 
 @login_required
 def preview(request, pk: int):
-    _require(request.user, READER_ROLES, "Scoring rules are for marketers, sales managers and admins.")
+    _require(request.user, access.can_read_rules, "Scoring rules are for marketers, sales managers and admins.")
     preview = get_object_or_404(RulePreview.objects.select_related("created_by", "published_by"), pk=pk)
     draft = preview.draft
     rule = None
@@ -180,7 +177,7 @@ def preview(request, pk: int):
             "changes": _describe(draft, rule),
             "matches": draft_event_matches(draft, rule),
             "thresholds": selectors.scoring_settings(),
-            "can_edit": has_role(request.user, *EDITOR_ROLES),
+            "can_edit": access.can_edit_rules(request.user),
             "stalled": stalled,
             "running": preview.status in (PreviewStatus.QUEUED, PreviewStatus.RUNNING) and not stalled,
         },
@@ -189,7 +186,7 @@ def preview(request, pk: int):
 
 @login_required
 def preview_progress(request, pk: int):
-    _require(request.user, READER_ROLES, "Scoring rules are for marketers, sales managers and admins.")
+    _require(request.user, access.can_read_rules, "Scoring rules are for marketers, sales managers and admins.")
     preview = get_object_or_404(RulePreview, pk=pk)
     return JsonResponse(
         {
@@ -205,7 +202,7 @@ def preview_progress(request, pk: int):
 @login_required
 @require_POST
 def preview_restart(request, pk: int):
-    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    _require(request.user, access.can_edit_rules, "Only marketers and admins edit scoring rules.")
     get_object_or_404(RulePreview, pk=pk)
     try:
         previews.restart_rule_preview(preview_id=pk)
@@ -219,7 +216,7 @@ def preview_restart(request, pk: int):
 @login_required
 @require_POST
 def preview_publish(request, pk: int):
-    _require(request.user, EDITOR_ROLES, "Only marketers and admins edit scoring rules.")
+    _require(request.user, access.can_edit_rules, "Only marketers and admins edit scoring rules.")
     get_object_or_404(RulePreview, pk=pk)
     try:
         previews.publish_rule_preview(preview_id=pk, user=request.user)
@@ -232,7 +229,7 @@ def preview_publish(request, pk: int):
 
 @login_required
 def rescore_progress(request):
-    _require(request.user, READER_ROLES, "Scoring rules are for marketers, sales managers and admins.")
+    _require(request.user, access.can_read_rules, "Scoring rules are for marketers, sales managers and admins.")
     job = selectors.latest_rescore_job()
     if job is None:
         return JsonResponse({"status": None, "percent": 100, "done": 0, "total": 0})

@@ -14,15 +14,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from funnel.errors import ActionForbidden, InvalidInput
-from funnel.roles import Role, can_act_on_queue, role_of
 
+from .. import access
 from ..actors import Actor
 from ..locks import lock_lead
 from ..models import Deal, DealStatus, Lead, StageTransition
 from ..stages import Stage, StageMoveRefused
+from ..trail import record_deal_changes
 from . import announcements
 from .moves import move_lead
-from .permissions import may_work_lead, person
 from .send_back import reason_text, valid_reason
 
 DEAL_FIELDS = ("value", "currency", "expected_close_date", "next_step")
@@ -86,19 +86,15 @@ def transition_lead(
     with transaction.atomic():
         locked = lock_lead(lead_id=lead.pk)
         from_stage = locked.stage
-        sales_move = to in (Stage.SAL, Stage.SQL, Stage.CUSTOMER) or from_stage in (Stage.MQL, Stage.SAL, Stage.SQL)
-        if sales_move and person(actor.user) is not None:
-            if not can_act_on_queue(actor.user):
-                raise ActionForbidden("Leads move through the sales stages by sales reps and managers.")
-            if not may_work_lead(user=actor.user, lead=locked):
-                raise ActionForbidden("This lead belongs to another rep.")
+        refusal = access.move_refusal(actor, locked, to)
+        if refusal is not None:
+            raise ActionForbidden(refusal.message, code=refusal.code)
         existing = Deal.objects.filter(lead=locked, cycle=locked.cycle).first()
         if to == Stage.CUSTOMER and from_stage == Stage.SQL and existing is None and "value" not in fields:
             raise StageMoveRefused("Winning a lead needs its deal's value.", from_stage=from_stage, to_stage=to)
-        # A rep who takes an unowned lead into the sales stages becomes its owner.
-        owner = None
-        if to in (Stage.SAL, Stage.SQL) and locked.owner_id is None and role_of(actor.user) == Role.SALES_REP:
-            owner = actor.user
+        # Whoever takes an MQL into SAL/SQL becomes its owner, as accepting from the queue does.
+        owner = access.owner_after_move(actor, locked, to)
+        owner = owner if owner is not None and owner.pk != locked.owner_id else None
         transition = move_lead(lead=locked, to=to, actor=actor, reason=reason, reason_code=reason_code, owner=owner)
         deal_owner = locked.owner or actor.user
         now = timezone.now()
@@ -113,7 +109,9 @@ def transition_lead(
                 defaults={"status": DealStatus.WON, "closed_at": now, "owner": deal_owner, **fields},
             )
             announcements.deal_closed(lead=locked, deal=won, transition=transition)
-        elif to == Stage.NURTURE and from_stage == Stage.SQL and existing is not None:
+        if fields and to in (Stage.SQL, Stage.CUSTOMER):
+            record_deal_changes(lead=locked, actor=actor, deal_before=existing, fields=fields, reason=reason)
+        if to == Stage.NURTURE and from_stage == Stage.SQL and existing is not None:
             Deal.objects.filter(pk=existing.pk, status=DealStatus.OPEN).update(
                 status=DealStatus.LOST, lost_reason=reason[:300], closed_at=now
             )
@@ -151,7 +149,7 @@ def send_back_to_nurture(*, lead: Lead, user, reason_code: str, note: str = "") 
 def _mark_proposal(*, lead: Lead, user, field: str, label: str) -> Deal:
     with transaction.atomic():
         locked = lock_lead(lead_id=lead.pk)
-        if not may_work_lead(user=user, lead=locked) or not can_act_on_queue(user):
+        if not access.can_work_lead(user, locked):
             raise ActionForbidden("This lead belongs to another rep.")
         deal = Deal.objects.filter(lead=locked, cycle=locked.cycle, status=DealStatus.OPEN).first()
         if deal is None:
@@ -159,6 +157,9 @@ def _mark_proposal(*, lead: Lead, user, field: str, label: str) -> Deal:
         if getattr(deal, field) is None:
             setattr(deal, field, timezone.now())
             deal.save(update_fields=[field])
+            record_deal_changes(
+                lead=locked, actor=Actor.for_user(user), deal_before=None, fields={field: getattr(deal, field)}
+            )
     return deal
 
 

@@ -4,8 +4,7 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
-from funnel.roles import can_act_on_queue
-from leads.lifecycle.permissions import may_work_lead
+from leads import access
 from leads.models import Activity, ActivityKind, Lead
 
 from ..errors import InvalidSalesInput, SalesActionForbidden
@@ -24,7 +23,9 @@ def log_activity(
 ) -> Activity:
     """Record a call, meeting, email or note on a lead; last touch and next step come from these.
     Takes typed values (the page's ActivityForm parses the POST); refuses by field."""
-    if not can_act_on_queue(user) or not may_work_lead(user=user, lead=lead):
+    if lead.erased_at is not None or lead.merged_into_id is not None:
+        raise InvalidSalesInput({"lead": ["This lead was erased or merged; it takes no new activity."]})
+    if not access.can_work_lead(user, lead):
         raise SalesActionForbidden("Only the lead's rep or a sales manager logs activities on it.")
     problems: dict[str, list[str]] = {}
     if kind not in ActivityKind.values:

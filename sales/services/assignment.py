@@ -5,26 +5,24 @@ transaction; SQLite keeps the turn in a locked cursor row (it runs one writer an
 """
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from funnel.roles import Role
+from leads import access
+from leads.access import Role
 
 from ..models import AssignmentCursor
 from ..txcache import cached
 
-User = get_user_model()
-
 
 def active_reps():
-    return User.objects.filter(is_active=True, groups__name=Role.SALES_REP).order_by("pk")
+    return access.active_with_role(Role.SALES_REP).order_by("pk")
 
 
 def active_managers():
-    managers = list(User.objects.filter(is_active=True, groups__name=Role.SALES_MANAGER).order_by("pk"))
+    managers = list(access.active_with_role(Role.SALES_MANAGER).order_by("pk"))
     # With no sales manager, escalations go to the admins rather than to nobody.
-    return managers or list(User.objects.filter(is_active=True, is_superuser=True).order_by("pk"))
+    return managers or list(access.active_with_role(Role.ADMIN).order_by("pk"))
 
 
 def _locked_cursor() -> AssignmentCursor:

@@ -9,14 +9,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from funnel.roles import Role, can_act_on_queue, is_sales_manager, role_of
+from leads import access
 from leads.actors import Actor
 from leads.lifecycle import move_lead, reject_reason_label, valid_reason
-from leads.lifecycle.permissions import may_work
 from leads.lifecycle.permissions import person as _person
 from leads.locks import lock_lead
-from leads.models import Lead
+from leads.models import ChangeKind, Lead
 from leads.stages import Stage
+from leads.trail import record_lead_change
 
 from .. import payloads
 from ..errors import AlertAlreadyTaken, InvalidSalesInput, SalesActionForbidden
@@ -27,15 +27,13 @@ from ..webhooks import emit_webhook_event
 
 def may_act_on_alert(*, user, alert: SalesAlert) -> bool:
     """Reps act on unassigned alerts and their own; managers and admins on every alert."""
-    return may_work(user=user, holder_id=alert.assignee_id)
+    return access.can_work_alert(user, alert)
 
 
-def _check_alert_access(user, alert: SalesAlert) -> None:
-    if _person(user) is not None and not can_act_on_queue(user):
-        raise SalesActionForbidden("Only sales reps and managers act on the queue.")
-    if not may_act_on_alert(user=user, alert=alert):
-        who = alert.assignee.get_username() if alert.assignee_id else "another rep"
-        raise SalesActionForbidden(f"This alert is assigned to {who}; a manager can reassign it.")
+def _check_alert_access(who, alert: SalesAlert) -> None:
+    refusal = access.alert_refusal(who, alert)
+    if refusal is not None:
+        raise SalesActionForbidden(refusal)
 
 
 def _locked_alert(alert: SalesAlert) -> SalesAlert:
@@ -52,13 +50,15 @@ def accept_alert(*, alert: SalesAlert, user, actor: Actor | None = None) -> Sale
     """
     person = _person(user)
     if person is None:
-        raise SalesActionForbidden("Accepting an alert makes a person the owner: use a key bound to a sales rep.")
+        raise SalesActionForbidden(
+            "Accepting an alert makes a person the owner: use a key bound to a sales rep.", code="owner_required"
+        )
     actor = actor or Actor.for_user(person)
     with transaction.atomic():
         locked = _locked_alert(alert)
         if locked.status != AlertStatus.OPEN:
             raise AlertAlreadyTaken(locked)
-        _check_alert_access(person, locked)
+        _check_alert_access(actor, locked)
         now = timezone.now()
         # Closed before the move, so the stage-change listener finds no open alert to close.
         locked.status, locked.acted_by, locked.acted_at = AlertStatus.ACCEPTED, person, now
@@ -94,7 +94,7 @@ def reject_alert(*, alert: SalesAlert, user, reason_code: str, note: str = "", a
         locked = _locked_alert(alert)
         if locked.status != AlertStatus.OPEN:
             raise AlertAlreadyTaken(locked)
-        _check_alert_access(user, locked)
+        _check_alert_access(actor, locked)
         locked.status, locked.acted_by, locked.acted_at = AlertStatus.REJECTED, person, timezone.now()
         locked.reject_reason, locked.reject_note = code, note
         locked.save(update_fields=["status", "acted_by", "acted_at", "reject_reason", "reject_note"])
@@ -113,9 +113,9 @@ def reject_alert(*, alert: SalesAlert, user, reason_code: str, note: str = "", a
 
 def reassign_alert(*, alert: SalesAlert, user, to_user) -> SalesAlert:
     """A manager hands an open alert to another rep (or manager)."""
-    if not is_sales_manager(user):
+    if not access.can_reassign(user):
         raise SalesActionForbidden("Only sales managers reassign alerts.")
-    if to_user is None or not to_user.is_active or role_of(to_user) not in (Role.SALES_REP, Role.SALES_MANAGER):
+    if not access.is_valid_owner(to_user):
         raise InvalidSalesInput({"assignee": ["Pick an active sales rep or manager."]})
     with transaction.atomic():
         locked = _locked_alert(alert)
@@ -123,9 +123,18 @@ def reassign_alert(*, alert: SalesAlert, user, to_user) -> SalesAlert:
             raise AlertAlreadyTaken(locked)
         if locked.assignee_id == to_user.pk:
             return locked
+        previous = locked.assignee
         locked.assignee = to_user
         locked.near_due_notified_at = None
         locked.save(update_fields=["assignee", "near_due_notified_at"])
+        record_lead_change(
+            lead=locked.lead_id,
+            actor=Actor.for_user(user),
+            kind=ChangeKind.REASSIGNMENT,
+            field="assignee",
+            old=previous,
+            new=to_user,
+        )
         lead = Lead.objects.get(pk=locked.lead_id)
         notify(
             user=to_user,

@@ -2,7 +2,7 @@ from django import template
 from django.conf import settings
 from django.utils import timezone
 
-from funnel.roles import can_act_on_queue, is_sales_manager
+from leads import access
 from leads.models import ActivityKind
 from sales.services import may_act_on_alert, may_work_lead
 
@@ -45,7 +45,7 @@ def sales_lead_actions(context, lead, user=None):
     request = context.get("request")
     open_alert = context.get("open_alert")
     deal = context.get("deal")
-    seller = can_act_on_queue(user)
+    seller = access.can_use_queue(user)
     return {
         "lead": lead,
         "user": user,
@@ -55,7 +55,7 @@ def sales_lead_actions(context, lead, user=None):
         "deal": deal,
         "may_act_on_alert": seller and open_alert is not None and may_act_on_alert(user=user, alert=open_alert),
         "may_work": seller and may_work_lead(user=user, lead=lead),
-        "is_manager": is_sales_manager(user),
+        "is_manager": access.can_reassign(user),
         "reasons": list(settings.FUNNEL_REJECT_REASONS.items()),
         "activity_kinds": ActivityKind.choices,
         "stage": lead.stage,

@@ -7,6 +7,7 @@ from events.models import EngagementEvent
 from leads.models import Lead
 from leads.stages import Stage
 from tests.factories import EngagementEventFactory, LeadFactory
+from tests.sales.conftest import make_alert
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def test_the_list_costs_the_same_queries_for_5_or_50_leads(session_as, marketer,
 
 def test_a_sales_rep_sees_only_their_leads_and_unassigned_mqls(session_as, rep1, rep2):
     own = LeadFactory(owner=rep1, stage=Stage.SAL)
-    waiting = LeadFactory(stage=Stage.MQL)
+    waiting = make_alert(unassigned=True).lead
     LeadFactory(owner=rep2, stage=Stage.SAL)
     LeadFactory(stage=Stage.NURTURE)
     body = session_as(rep1).get("/api/v1/leads").json()
@@ -185,9 +186,9 @@ def test_a_refused_transition_is_409_stage_move_refused(api_as, lead):
     assert response.json()["error"]["code"] == "stage_move_refused"
 
 
-def test_qualifying_with_a_deal_opens_it(api_as):
-    accepted = LeadFactory(stage=Stage.SAL)
-    response = api_as("leads:write").post(
+def test_qualifying_with_a_deal_opens_it(api_as, rep1):
+    accepted = LeadFactory(stage=Stage.SAL, owner=rep1)
+    response = api_as("leads:write", "queue:write").post(
         f"/api/v1/leads/{accepted.pk}/transitions",
         {"to": "sql", "reason": "Budget confirmed", "deal": {"value": "12000.00", "currency": "EUR"}},
         format="json",
@@ -208,7 +209,7 @@ def test_a_negative_deal_value_is_400_naming_the_field(api_as):
 def test_a_rep_moves_their_own_sal_lead_and_an_unassigned_mql(session_as, rep1):
     client = session_as(rep1)
     own = LeadFactory(owner=rep1, stage=Stage.SAL)
-    waiting = LeadFactory(stage=Stage.MQL)
+    waiting = make_alert(unassigned=True).lead
     assert client.post(f"/api/v1/leads/{own.pk}/transitions", {"to": "sql"}, format="json").status_code == 201
     assert client.post(f"/api/v1/leads/{waiting.pk}/transitions", {"to": "sal"}, format="json").status_code == 201
 
@@ -218,8 +219,9 @@ def test_a_rep_cannot_move_another_reps_lead_or_their_own_customer(session_as, r
     theirs = LeadFactory(owner=rep2, stage=Stage.SAL)
     own_customer = LeadFactory(owner=rep1, stage=Stage.CUSTOMER)
     assert client.post(f"/api/v1/leads/{theirs.pk}/transitions", {"to": "sql"}, format="json").status_code == 404
+    # A rep's lead leaves their view when it leaves SAL/SQL (CONTRACT.md "Roles").
     response = client.post(f"/api/v1/leads/{own_customer.pk}/transitions", {"to": "nurture"}, format="json")
-    assert response.status_code == 403
+    assert response.status_code == 404
 
 
 def test_a_key_bound_to_a_rep_has_only_what_the_rep_may_do(api_as, rep1):

@@ -8,7 +8,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from attribution.models import AttributionChange, CampaignSpend, ChannelRule
 from attribution.services import refresh_attribution
+from leads.stages import Stage
 from tests.attribution.conftest import build_story
+from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 MARCH = "?from=2026-03-01&to=2026-03-31"
@@ -166,9 +168,9 @@ def test_lead_detail_shows_each_touch_credit_under_the_chosen_model(client, mark
 
 
 def test_a_sales_rep_sees_no_touch_path_on_lead_detail(client, rep1, refreshed):
-    refreshed.anna.owner = rep1
-    refreshed.anna.save(update_fields=["owner"])
+    # A rep reads the lead page of their own SAL/SQL leads only (leads.access).
+    own = LeadFactory(stage=Stage.SQL, owner=rep1)
     client.force_login(rep1)
-    page = client.get(f"/leads/{refreshed.anna.pk}/")
+    page = client.get(f"/leads/{own.pk}/")
     assert page.status_code == 200
     assert "touch-path" not in page.content.decode()

@@ -116,8 +116,8 @@ def test_the_api_refuses_to_create_a_lead_at_a_late_stage(marketer):
     client = APIClient()
     client.force_login(marketer)
     response = client.post("/api/v1/leads", {"email": "ada@example.com", "stage": "customer"}, format="json")
-    assert response.status_code == 409
-    assert response.json()["error"]["code"] == "stage_move_refused"
+    assert response.status_code == 400
+    assert "stage" in response.json()["error"]["fields"]
     assert not Lead.objects.exists()
 
 

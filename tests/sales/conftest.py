@@ -40,14 +40,14 @@ CONTRIBUTIONS = [
 ]
 
 
-def make_alert(*, score: int = 65, crossing: int = 1, assignee=None, **lead_fields):
+def make_alert(*, score: int = 65, crossing: int = 1, assignee=None, unassigned: bool = False, **lead_fields):
     """A lead that crossed into MQL and its alert, raised the way scoring raises it.
     `assignee` overrides whoever round-robin picked (whose turn it is depends on the
-    alerts raised before, on PostgreSQL even in earlier tests)."""
+    alerts raised before, on PostgreSQL even in earlier tests); `unassigned` leaves it to nobody."""
     lead = factories.LeadFactory(stage=Stage.MQL, score=score, mql_crossings=crossing, **lead_fields)
     alert = raise_sales_alert(lead=lead, cycle=lead.cycle, crossing=crossing, score=score, contributions=CONTRIBUTIONS)
     assert alert is not None
-    if assignee is not None:
+    if assignee is not None or unassigned:
         SalesAlert.objects.filter(pk=alert.pk).update(assignee=assignee)
         alert.assignee = assignee
     return alert

@@ -15,8 +15,8 @@ Callers (columns):
   mgr     a signed-in sales manager
   admin   a signed-in admin
 
-Objects: {lead} is rep1's lead in SAL, {alert} an open alert assigned to rep1, {rule}
-a scoring rule.
+Objects: {lead} is rep1's lead in SAL, {alert} an open alert assigned to rep1 and
+{alert_lead} its lead (an MQL), {rule} a scoring rule, {marketer} the marketer's user id.
 
 Status meanings (CONTRACT.md "Authentication", "Roles"):
   401  no or unknown key on the API, always with `WWW-Authenticate: Bearer`
@@ -56,6 +56,9 @@ QUALIFY = {"to": "sql", "reason": "Budget confirmed", "deal": {"value": "1000.00
 EDIT = {"job_title": "CTO"}
 EDIT_RULE = {"points": 7}
 REJECT = {"reason": "no_budget"}
+ACCEPT_BY_MOVE = {"to": "sal"}
+REJECT_BY_MOVE = {"to": "nurture", "reason": "No budget this year", "reason_code": "no_budget"}
+NEW_CUSTOMER = {"email": "matrix-customer@example.com", "stage": "customer"}
 SPEND = {"campaign": "matrix", "month": "2026-03", "amount": 100}
 NEW_RULE = {"label": "Matrix rule", "kind": "behaviour", "event_type": "webinar_attended", "points": 5}
 
@@ -68,8 +71,19 @@ API = [
     ("GET",    "/api/v1/leads/{lead}",                None,                "401 403  200  403  403  403  200  403  200  200  404  200  200"),
     ("PATCH",  "/api/v1/leads/{lead}",                EDIT,                "401 403  403  200  403  403  200  403  200  200  404  200  200"),
     ("DELETE", "/api/v1/leads/{lead}",                None,                "401 403  403  204  403  403  204  403  204  403  404  204  204"),
-    # Marketers read every lead but the sales stages are sales' moves.
-    ("POST",   "/api/v1/leads/{lead}/transitions",    QUALIFY,             "401 403  403  201  403  403  201  403  403  201  404  201  201"),
+    # A lead is created at demand_gen or lead_gen; later stages are reached by moves.
+    ("POST",   "/api/v1/leads",                       NEW_CUSTOMER,        "401 403  403  400  403  403  400  403  400  403  403  400  400"),
+    # An owner is an active sales rep or manager, whoever sets it.
+    ("PATCH",  "/api/v1/leads/{lead}",                {"owner": "{marketer}"}, "401 403  403  400  403  403  400  403  400  403  404  400  400"),
+    # Marketers read every lead but the sales stages are sales' moves; moving into or out
+    # of MQL/SAL/SQL needs queue:write as the queue does (leads:write alone is refused).
+    ("POST",   "/api/v1/leads/{lead}/transitions",    QUALIFY,             "401 403  403  403  403  403  201  403  403  201  404  201  201"),
+    # Accepting or rejecting by a move is the queue's rule: a rep only through an alert that
+    # is unassigned or theirs (rep2 does not even see rep1's alert's lead), and a key bound
+    # to nobody cannot accept, as there would be no owner.
+    ("POST",   "/api/v1/leads/{alert_lead}/transitions", ACCEPT_BY_MOVE,   "401 403  403  403  403  403  403  403  403  201  404  201  201"),
+    ("POST",   "/api/v1/leads/{alert_lead}/transitions", REJECT_BY_MOVE,   "401 403  403  403  403  403  201  403  403  201  404  201  201"),
+    ("GET",    "/api/v1/leads/{alert_lead}",          None,                "401 403  200  403  403  403  200  403  200  200  404  200  200"),
     # Reading rules takes leads:read, which reps hold (scoring/api.py), though the rules page is not theirs.
     ("GET",    "/api/v1/scoring-rules",               None,                "401 403  200  403  403  403  200  403  200  200  200  200  200"),
     ("POST",   "/api/v1/scoring-rules",               NEW_RULE,            "401 403  403  403  403  201  201  403  201  403  403  403  201"),
@@ -99,6 +113,7 @@ PAGES = {
     "/leads/import/":                   "302 302  302  302  302  302  302  302  200  403  403  200  200",
     "/queue/":                          "302 302  302  302  302  302  302  302  200  200  200  200  200",
     "/queue/leads/{lead}/":             "302 302  302  302  302  302  302  302  200  200  404  200  200",
+    "/queue/leads/{alert_lead}/":       "302 302  302  302  302  302  302  302  200  200  404  200  200",
     "/my-leads/":                       "302 302  302  302  302  302  302  302  403  200  200  200  200",
     "/scoring/rules/":                  "302 302  302  302  302  302  302  302  200  403  403  200  200",
     "/analytics/funnel/":               "302 302  302  302  302  302  302  302  200  403  403  200  200",
@@ -160,7 +175,9 @@ def world(django_db_setup, django_db_blocker):
             client = Client()
             client.force_login(user)
             sessions[column] = client.cookies["sessionid"].value
-        yield World(ids={"lead": lead.pk, "alert": alert.pk, "rule": rule.pk}, keys=keys, sessions=sessions)
+        ids = {"lead": lead.pk, "alert": alert.pk, "alert_lead": alert.lead_id, "rule": rule.pk}
+        ids["marketer"] = users["mkt"].pk
+        yield World(ids=ids, keys=keys, sessions=sessions)
         transaction.set_rollback(True)
 
 
@@ -178,10 +195,14 @@ def test_api_answers_each_caller_as_designed(world, db, row, column, expected):
     method, template, body = row
     path = template.format(**world.ids)
     client = client_for(world, column)
+    body = json.loads(json.dumps(body).replace('"{marketer}"', str(world.ids["marketer"])))
     kwargs = {"data": json.dumps(body), "content_type": "application/json"} if body is not None else {}
     response = client.generic(method, path, **kwargs)
 
     assert response.status_code == expected, _explain(response)
+    if expected == 400:
+        # The error names the field at fault (stage, owner).
+        assert set(response.json()["error"]["fields"]) & set(body), _explain(response)
     if expected == 401:
         assert response["WWW-Authenticate"].startswith("Bearer")
     if expected >= 400:
@@ -246,31 +267,41 @@ def test_a_key_with_every_scope_bound_to_a_rep_can_do_only_what_a_rep_may(world,
 
 
 # Browser actions another rep might try on rep1's lead and alert: each is refused and
-# changes nothing (the pages above only read).
+# changes nothing (the pages above only read). The lead's actions load it by the rule of
+# its page, so rep1's leads are not found (404) for rep2, as the page is.
 OTHER_REPS_ACTIONS = [
-    ("/queue/leads/{lead}/activities/", {"kind": "call", "note": "Called them"}),
-    ("/queue/leads/{lead}/qualify/", {"value": "1000", "currency": "EUR"}),
-    ("/queue/leads/{lead}/nurture/", {"reason": "no_budget"}),
-    ("/queue/alerts/{alert}/accept/", {}),
-    ("/queue/alerts/{alert}/reject/", {"reason": "no_budget"}),
-    ("/queue/alerts/{alert}/reassign/", {"assignee": "1"}),
-    ("/leads/{lead}/edit/", {"first_name": "Taken"}),
-    ("/leads/{lead}/move/", {"to": "sql", "reason": "mine now"}),
-    ("/leads/{lead}/erase/", {"confirm": "yes"}),
+    ("/queue/leads/{lead}/activities/", {"kind": "call", "note": "Called them"}, 404),
+    ("/queue/leads/{lead}/qualify/", {"value": "1000", "currency": "EUR"}, 404),
+    ("/queue/leads/{lead}/nurture/", {"reason": "no_budget"}, 404),
+    ("/queue/leads/{alert_lead}/activities/", {"kind": "call", "note": "Called them"}, 404),
+    # Taking or rejecting rep1's alert's lead through the lead's own actions, not the queue.
+    ("/queue/leads/{alert_lead}/qualify/", {"value": "1000", "currency": "EUR", "note": "mine now"}, 404),
+    ("/queue/leads/{alert_lead}/lose/", {"reason": "no_budget"}, 404),
+    ("/queue/alerts/{alert}/accept/", {}, 403),
+    ("/queue/alerts/{alert}/reject/", {"reason": "no_budget"}, 403),
+    ("/queue/alerts/{alert}/reassign/", {"assignee": "1"}, 403),
+    ("/leads/{lead}/edit/", {"first_name": "Taken"}, 403),
+    ("/leads/{lead}/move/", {"to": "sql", "reason": "mine now"}, 403),
+    ("/leads/{alert_lead}/move/", {"to": "sal", "reason": "mine now"}, 403),
+    ("/leads/{lead}/erase/", {"confirm": "yes"}, 403),
 ]
 
 
-@pytest.mark.parametrize(("path", "form"), OTHER_REPS_ACTIONS, ids=[path for path, _ in OTHER_REPS_ACTIONS])
-def test_another_rep_cannot_act_on_a_reps_lead_from_the_browser(world, db, path, form):
-    from leads.models import Lead
+@pytest.mark.parametrize(
+    ("path", "form", "expected"), OTHER_REPS_ACTIONS, ids=[path for path, _, _ in OTHER_REPS_ACTIONS]
+)
+def test_another_rep_cannot_act_on_a_reps_lead_from_the_browser(world, db, path, form, expected):
+    from leads.models import Activity, Lead
     from sales.models import SalesAlert
 
-    before = Lead.objects.values("stage", "owner_id", "first_name").get(pk=world.ids["lead"])
+    leads = [world.ids["lead"], world.ids["alert_lead"]]
+    before = list(Lead.objects.filter(pk__in=leads).values("stage", "owner_id", "first_name").order_by("pk"))
     response = client_for(world, "orep").post(path.format(**world.ids), form)
 
-    assert response.status_code == 403, _explain(response)
-    assert Lead.objects.values("stage", "owner_id", "first_name").get(pk=world.ids["lead"]) == before
+    assert response.status_code == expected, _explain(response)
+    assert list(Lead.objects.filter(pk__in=leads).values("stage", "owner_id", "first_name").order_by("pk")) == before
     assert SalesAlert.objects.get(pk=world.ids["alert"]).status == "open"
+    assert not Activity.objects.filter(lead_id__in=leads).exists()
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "https:/\\evil.example"])
