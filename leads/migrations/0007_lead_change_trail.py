@@ -9,8 +9,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        # Also the merge point of main's two 0005/0006 leaves (likelihood, job-title index).
-        ('leads', '0005_lead_likelihood'),
         ('leads', '0006_lead_job_title_trigram_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
