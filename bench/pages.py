@@ -171,7 +171,9 @@ def prepare_people():
     for name, user in users.items():
         session = engine.SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        # The backend a password login records (the first entry is django-axes' guard, which
+        # only refuses and cannot load a user).
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         sessions[name] = session.session_key
