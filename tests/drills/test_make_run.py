@@ -45,7 +45,8 @@ def test_a_worker_killed_under_make_run_comes_back_and_the_web_server_keeps_answ
     redis = OwnRedis()
     redis.start()
     port = free_port()
-    env = {**stack_env(redis.url), "PORT": str(port), "DEBUG": "1"}
+    # The Procfile's web binds FUNNEL_WEB_PORT (which `make` exports from PORT), so both.
+    env = {**stack_env(redis.url), "PORT": str(port), "FUNNEL_WEB_PORT": str(port), "DEBUG": "1"}
     with open(log_path("honcho"), "wb") as log:
         honcho = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "honcho"), "start", "-f", "Procfile"],
