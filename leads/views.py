@@ -134,7 +134,12 @@ def lead_list(request):
         {
             "form": form,
             "page": page,
-            "count": selectors.lead_count(leads),
+            "count": selectors.lead_count(
+                leads,
+                page=page,
+                first_page=not request.GET.get("after"),
+                searching=bool(form.is_bound and form.list_filters().get("q")),
+            ),
             "sort": sort,
             "sort_links": _sort_links(params, sort),
             "next_query": next_query,
