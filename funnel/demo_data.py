@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from events.models import EngagementEvent, EventSource
 from leads.actors import Actor
+from leads.bulk import update_lead_columns
 from leads.lifecycle import create_leads
 from leads.lifecycle.history import CROSSED_MQL, PastMove, record_past_moves
 from leads.models import PROFILE_FIELDS, Activity, Deal, DealStatus, Lead
@@ -515,7 +516,7 @@ def load_demo(*, leads: int = 2400, seed: int = 7, password: str) -> dict[str, i
         plan.lead.pk = lead.pk
         lead.score = plan.lead.score
     # The score the story's history ends at (its ScoreChange rows below); rescored next.
-    Lead.objects.bulk_update(created, ["score"], batch_size=500)
+    update_lead_columns(created, ["score"])
     for kind, model in (
         ("events", EngagementEvent),
         ("alerts", SalesAlert),

@@ -142,8 +142,9 @@ def test_the_report_reads_the_summary_tables_once_per_refresh(client, marketer):
     summaries = [q["sql"] for q in again.captured_queries if "daily" in q["sql"] or "weekly" in q["sql"]]
     assert summaries == []
     assert len(again.captured_queries) <= 10
-    assert second_html.split("<main")[1].split("csrfmiddlewaretoken")[0] == (
-        first_html.split("<main")[1].split("csrfmiddlewaretoken")[0]
+    assert (
+        second_html.split("<main")[1].split("csrfmiddlewaretoken")[0]
+        == (first_html.split("<main")[1].split("csrfmiddlewaretoken")[0])
     )
 
 
