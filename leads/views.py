@@ -219,10 +219,10 @@ def lead_bulk(request):
 def _score_details(lead):
     """The scoring app's explanation ({"text", "contributions", "computed_at"}) and
     history (asked through details.py); (None, []) while the lead has never been scored."""
-    explanation = details.ask(details.SCORE_EXPLANATION, lead=lead)
+    explanation, history = details.ask(details.SCORE_EXPLANATION_AND_HISTORY, lead=lead, default=(None, []))
     if not explanation or not explanation.get("computed_at"):
         return None, []
-    return explanation, details.ask(details.SCORE_HISTORY, lead=lead, default=[])
+    return explanation, history
 
 
 def _sales_actions_template():

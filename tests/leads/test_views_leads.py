@@ -273,9 +273,10 @@ def test_detail_query_count_does_not_grow_with_events_or_activities(client, mark
     client.get(f"/leads/{lead.pk}/")
     with CaptureQueriesContext(connection) as queries:
         client.get(f"/leads/{lead.pk}/")
-    # 11 for the page itself, 4 for attribution's touch-path panel (transitions, deal, touches, channel rules),
-    # 1 for the trail of changes on the timeline (leads.trail), one query whatever its length.
-    assert len(queries) == 16, [q["sql"][:80] for q in queries.captured_queries]
+    # 10 for the page itself (the score's explanation and history in one), 3 for attribution's
+    # touch-path panel (transitions and deals in one, touches, channel rules), 1 for the trail
+    # of changes on the timeline (leads.trail), one query whatever its length.
+    assert len(queries) == 14, [q["sql"][:80] for q in queries.captured_queries]
 
 
 # --- Create, edit, merge, erase --------------------------------------------------------
