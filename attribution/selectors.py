@@ -257,18 +257,23 @@ def load_conversions(*, lead_ids=None) -> list[Conversion]:
     columns = ("c_kind", "c_lead", "c_cycle", "c_stage", "c_status", "c_at", "c_closed", "c_value")
     no_time, no_value = Value(None, output_field=DateTimeField()), Value(None, output_field=DecimalField())
     # Without ordering: SQLite refuses an ORDER BY inside a compound statement.
-    rows = transitions.order_by().annotate(
-        c_kind=Value("t"),
-        c_lead=F("lead_id"),
-        c_cycle=F("cycle"),
-        c_stage=F("to_stage"),
-        c_status=Value(""),
-        c_at=F("occurred_at"),
-        c_closed=no_time,
-        c_value=no_value,
-    ).values_list(*columns)
+    rows = (
+        transitions.order_by()
+        .annotate(
+            c_kind=Value("t"),
+            c_lead=F("lead_id"),
+            c_cycle=F("cycle"),
+            c_stage=F("to_stage"),
+            c_status=Value(""),
+            c_at=F("occurred_at"),
+            c_closed=no_time,
+            c_value=no_value,
+        )
+        .values_list(*columns)
+    )
     rows = rows.union(
-        deals.order_by().annotate(
+        deals.order_by()
+        .annotate(
             c_kind=Value("d"),
             c_lead=F("lead_id"),
             c_cycle=F("cycle"),
@@ -277,7 +282,8 @@ def load_conversions(*, lead_ids=None) -> list[Conversion]:
             c_at=F("created_at"),
             c_closed=F("closed_at"),
             c_value=F("value"),
-        ).values_list(*columns),
+        )
+        .values_list(*columns),
         all=True,
     )
     transition_rows, deal_rows = [], []
