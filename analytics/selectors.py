@@ -528,6 +528,10 @@ def _cached_by_refresh(name: str, refreshed_at, compute):
     return value
 
 
+def _cache_name(filters: ReportFilters | None) -> str:
+    return urlencode(sorted(filters.as_query().items())) if filters else ""
+
+
 def _summary_sections(filters: ReportFilters) -> dict:
     times = durations(filters)
     close_numbers = close(filters)
@@ -553,8 +557,7 @@ def funnel_report(filters: ReportFilters, *, refreshed_at=_LOOK_UP) -> dict:
     refreshes."""
     if refreshed_at is _LOOK_UP:
         refreshed_at = summary_refreshed_at()
-    query = urlencode(sorted(filters.as_query().items()))
-    sections = _cached_by_refresh(f"funnel:{query}", refreshed_at, lambda: _summary_sections(filters))
+    sections = _cached_by_refresh(f"funnel:{_cache_name(filters)}", refreshed_at, lambda: _summary_sections(filters))
     return {
         "filters": {
             "from": filters.start.isoformat(),
@@ -579,9 +582,10 @@ def _source_and_campaign_choices() -> dict:
     return {"sources": sorted(sources - {""}), "campaigns": sorted(campaigns - {""})}
 
 
-def filter_choices(*, refreshed_at=_LOOK_UP) -> dict:
+def filter_choices(*, refreshed_at=_LOOK_UP, filters: ReportFilters | None = None) -> dict:
     """What the report's filters can pick from: sources and campaigns from the summary
-    tables (cached with them), and the reps and managers."""
+    tables (cached with them, under the report's filters so that the first view of any
+    report after a refresh costs the same queries), and the reps and managers."""
     owners = (
         get_user_model()
         .objects.filter(is_active=True, groups__name__in=["sales_rep", "sales_manager"])
@@ -590,7 +594,8 @@ def filter_choices(*, refreshed_at=_LOOK_UP) -> dict:
     )
     if refreshed_at is _LOOK_UP:
         refreshed_at = summary_refreshed_at()
-    return {**_cached_by_refresh("choices", refreshed_at, _source_and_campaign_choices), "owners": list(owners)}
+    cached = _cached_by_refresh(f"choices:{_cache_name(filters)}", refreshed_at, _source_and_campaign_choices)
+    return {**cached, "owners": list(owners)}
 
 
 STAGE_LABELS = {slug: Stage(slug).label for slug in STAGE_ORDER}

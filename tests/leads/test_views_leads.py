@@ -95,8 +95,10 @@ def test_list_query_count_does_not_grow_with_the_leads(client, marketer, count, 
     client.get("/leads/")
     with CaptureQueriesContext(connection) as queries:
         client.get("/leads/", {"q": "example"})
-    # A first page that holds every match is its own count: no estimate, no COUNT.
-    assert len(queries) == 8, [q["sql"][:80] for q in queries.captured_queries]
+    # A first page that holds every match is its own count: no COUNT (PostgreSQL still
+    # asks the planner's estimate, so the count of queries does not depend on the matches).
+    expected = 9 if connection.vendor == "postgresql" else 8
+    assert len(queries) == expected, [q["sql"][:80] for q in queries.captured_queries]
 
 
 @pytest.mark.parametrize("count", [51, 60])
