@@ -29,7 +29,8 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = "funnel_bench_rescore"
+# BENCH_DATABASE names another database, so two people can run it side by side.
+BENCH_DB = os.environ.get("BENCH_DATABASE", "funnel_bench_rescore")
 
 BASELINE_SQL = """
 WITH rules (rule, type, points, cap, half_life) AS (VALUES
