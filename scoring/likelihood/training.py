@@ -155,9 +155,11 @@ def train_likelihood_model(*, now: datetime | None = None, progress: Progress | 
 
     progress(95, "Storing the version")
     with transaction.atomic():
-        # Two runs finishing at once take their version numbers one after the other.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [VERSION_LOCK])
+        # Two runs finishing at once take their version numbers one after the other
+        # (SQLite's writers are one at a time already: IMMEDIATE transactions).
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [VERSION_LOCK])
         version = (LikelihoodModel.objects.aggregate(top=Max("version"))["top"] or 0) + 1
         row = LikelihoodModel.objects.create(
             version=version,
