@@ -27,7 +27,7 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = "funnel_bench_likelihood"
+BENCH_DB = os.environ.get("FUNNEL_BENCH_DB", "funnel_bench_likelihood")
 
 
 def main() -> None:
