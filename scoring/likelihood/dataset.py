@@ -46,8 +46,9 @@ MAX_TRAINING_MOMENTS = 26
 # in the holdout, an AUC's standard error passes ±0.05, so the comparison with the
 # rules would mean nothing; 50 buyers in training keep the one-hot model's weights
 # from being learned from a handful of cases.
-# Rows read per round trip on the portable path.
+# Rows read per round trip on the portable path, and from a server-side cursor.
 EVENT_CHUNK = 20_000
+STREAM_ROWS = 50_000
 MIN_TRAIN_SNAPSHOTS = 500
 MIN_TRAIN_POSITIVES = 50
 MIN_HOLDOUT_SNAPSHOTS = 200
@@ -121,29 +122,40 @@ def load_history(*, until: datetime, fast: bool | None = None) -> History:
 def _read_history_sql(*, until: datetime) -> tuple[list, np.ndarray, list]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, extract(epoch from created_at), job_title, company_size, country, source "
+            "SELECT id, extract(epoch from created_at)::float8, job_title, company_size, country, source "
             "FROM leads_lead WHERE merged_into_id IS NULL AND erased_at IS NULL AND created_at <= %s ORDER BY id",
             [until],
         )
         leads = cursor.fetchall()
+    events = _stream_floats(
+        f"SELECT e.lead_id, {GROUP_CASE} AS grp, extract(epoch from e.occurred_at)::float8 "
+        "FROM events_engagementevent e "
+        f"WHERE e.occurred_at <= %s AND e.type = ANY(%s) AND ({GROUP_CASE}) IS NOT NULL ORDER BY e.occurred_at",
+        [until, GROUP_TYPES],
+        width=3,
+    )
+    stages = {}  # one string object per stage, not one per move
+    moves = []
+    with connection.chunked_cursor() as cursor:
         cursor.execute(
-            f"SELECT e.lead_id, {GROUP_CASE} AS grp, extract(epoch from e.occurred_at)::float8 "
-            "FROM events_engagementevent e "
-            f"WHERE e.occurred_at <= %s AND e.type = ANY(%s) AND ({GROUP_CASE}) IS NOT NULL ORDER BY e.occurred_at",
-            [until, GROUP_TYPES],
-        )
-        # In slices straight into arrays: a million rows as Python tuples would cost ~150 MB.
-        event_parts = []
-        while rows := cursor.fetchmany(100_000):
-            event_parts.append(np.array(rows, dtype=np.float64).reshape(-1, 3))
-        cursor.execute(
-            "SELECT lead_id, extract(epoch from occurred_at), to_stage, cycle FROM leads_stagetransition "
+            "SELECT lead_id, extract(epoch from occurred_at)::float8, to_stage, cycle FROM leads_stagetransition "
             "WHERE occurred_at <= %s ORDER BY occurred_at, id",
             [until],
         )
-        moves = cursor.fetchall()
-    events = np.concatenate(event_parts) if event_parts else np.zeros((0, 3))
+        while rows := cursor.fetchmany(STREAM_ROWS):
+            moves += [(lead_id, at, stages.setdefault(stage, stage), cycle) for lead_id, at, stage, cycle in rows]
     return leads, events, moves
+
+
+def _stream_floats(sql: str, params: list, *, width: int) -> np.ndarray:
+    """A large numeric result straight into a float array, slice by slice, through a
+    server-side cursor: neither libpq nor Python holds a million rows as tuples."""
+    parts = []
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(STREAM_ROWS):
+            parts.append(np.array(rows, dtype=np.float64).reshape(-1, width))
+    return np.concatenate(parts) if parts else np.zeros((0, width))
 
 
 def _read_history_orm(*, until: datetime) -> tuple[list, np.ndarray, list]:
