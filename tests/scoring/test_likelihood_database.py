@@ -14,10 +14,12 @@ from django.utils import timezone
 from leads.models import Lead, StageTransition
 from leads.stages import MoveKind, Stage
 from scoring.likelihood.dataset import load_history, snapshot_at
+from scoring.likelihood.refresh import refresh_likelihoods
 from scoring.models import LikelihoodModel, LikelihoodTraining, LikelihoodTrainingStatus
 from scoring.tasks import train_likelihood
 from tests.factories import EngagementEventFactory as EventFactory
 from tests.factories import LeadFactory
+from tests.scoring.likelihood_helpers import publish_small_model
 
 pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 
@@ -98,3 +100,25 @@ def test_the_run_the_demo_seed_queues_publishes_a_model_and_gives_leads_likeliho
     open_leads = Lead.objects.exclude(stage=Stage.CUSTOMER).filter(merged_into__isnull=True, erased_at__isnull=True)
     assert open_leads.exists() and not open_leads.filter(likelihood__isnull=True).exists()
     assert open_leads.exclude(likelihood_reasons=[]).exists()
+
+
+def test_a_lead_that_became_a_customer_loses_its_likelihood_when_refreshed():
+    publish_small_model()
+    lead = LeadFactory()
+    refresh_likelihoods(lead_ids=[lead.pk])
+    lead.refresh_from_db()
+    assert lead.likelihood is not None
+    Lead.objects.filter(pk=lead.pk).update(stage=Stage.CUSTOMER)
+    refresh_likelihoods(lead_ids=[lead.pk])
+    lead.refresh_from_db()
+    assert lead.likelihood is None and lead.likelihood_reasons == []
+
+
+def test_refreshing_unchanged_leads_reads_three_times_and_writes_nothing(django_assert_num_queries):
+    publish_small_model()
+    leads = LeadFactory.create_batch(5)
+    EventFactory(lead=leads[0], type="page_view", properties={"url": "/pricing"})
+    as_of = timezone.now()
+    refresh_likelihoods(lead_ids=[lead.pk for lead in leads], as_of=as_of)
+    with django_assert_num_queries(3):  # the published version, the leads, their events
+        refresh_likelihoods(lead_ids=[lead.pk for lead in leads], as_of=as_of)

@@ -85,9 +85,10 @@ def test_both_paths_give_the_same_likelihoods_now(history_with_odd_events):
     model = published_model()
     ids = sorted(EngagementEvent.objects.values_list("lead_id", flat=True).distinct())
     as_of = timezone.now()
-    stored_sql, on_sql = facts_now(lead_ids=ids, as_of=as_of, fast=True)
-    stored_python, in_python = facts_now(lead_ids=ids, as_of=as_of, fast=False)
+    stored_sql, on_sql, stale_sql = facts_now(lead_ids=ids, as_of=as_of, fast=True)
+    stored_python, in_python, stale_python = facts_now(lead_ids=ids, as_of=as_of, fast=False)
     assert _plain(in_python) == _plain(on_sql)
+    assert stale_python == stale_sql
     assert np.array_equal(stored_python, stored_sql, equal_nan=True)
     p_sql = model.probabilities(model.spec.encode(on_sql))
     p_python = model.probabilities(model.spec.encode(in_python))
