@@ -170,7 +170,8 @@ def _write_sql(*, changed_ids, values, reasons, stale) -> None:
             # By id alone: with `likelihood IS NOT NULL` here the planner may walk the
             # whole likelihood index instead (it did, 0.1-0.5 s a chunk).
             cursor.execute(
-                "UPDATE leads_lead SET likelihood = NULL, likelihood_reasons = '[]'::jsonb WHERE id = ANY(%s::bigint[])",
+                "UPDATE leads_lead SET likelihood = NULL, likelihood_reasons = '[]'::jsonb "
+                "WHERE id = ANY(%s::bigint[])",
                 [score_sql.array_literal(stale)],
             )
 
