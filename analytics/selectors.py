@@ -6,10 +6,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Max, Sum
+from redis.exceptions import RedisError
 
 from leads.actors import person_name
 from leads.stages import STAGE_INDEX, STAGE_ORDER, Stage
@@ -491,20 +494,48 @@ def likelihood_comparison() -> list[dict]:
     ]
 
 
-def funnel_report(filters: ReportFilters) -> dict:
-    """Every section of the funnel report for `filters`, as plain numbers (the API's body)."""
+# The summary tables change only when a refresh commits, so a report's numbers are kept
+# in the cache under that refresh's time (a new refresh is a new key; old keys expire).
+SUMMARY_CACHE_SECONDS = 24 * 3600
+CACHE_ERRORS = (RedisError, OSError)
+
+
+_LOOK_UP = object()
+
+
+def summary_refreshed_at():
+    """When the summary tables were last rebuilt (None: never)."""
+    refresh = m.AnalyticsRefresh.objects.filter(pk=1).first()
+    return refresh.refreshed_at if refresh and refresh.refreshed_at else None
+
+
+def _cached_by_refresh(name: str, refreshed_at, compute):
+    """`compute()` once per summary refresh; never cached before the first refresh."""
+    if refreshed_at is None:
+        return compute()
+    key = f"analytics:{name}:{refreshed_at.isoformat()}"
+    try:
+        value = cache.get(key)
+    except CACHE_ERRORS:
+        # The cache only saves work: with it unreachable the report is computed.
+        return compute()
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, SUMMARY_CACHE_SECONDS)
+        except CACHE_ERRORS:
+            pass
+    return value
+
+
+def _cache_name(filters: ReportFilters | None) -> str:
+    return urlencode(sorted(filters.as_query().items())) if filters else ""
+
+
+def _summary_sections(filters: ReportFilters) -> dict:
     times = durations(filters)
     close_numbers = close(filters)
-    refresh = m.AnalyticsRefresh.objects.filter(pk=1).first()
     return {
-        "filters": {
-            "from": filters.start.isoformat(),
-            "to": filters.end.isoformat(),
-            "source": filters.source or None,
-            "campaign": filters.campaign or None,
-            "owner": filters.owner_id,
-        },
-        "refreshed_at": refresh.refreshed_at.isoformat() if refresh and refresh.refreshed_at else None,
         "conversion": conversion(filters),
         "campaigns": campaigns(filters),
         "time_in_stage": {"stages": times["stages"], "sales_cycle": times["sales_cycle"]},
@@ -517,24 +548,54 @@ def funnel_report(filters: ReportFilters) -> dict:
     }
 
 
-def filter_choices() -> dict:
-    """What the report's filters can pick from, read from the (small) summary tables."""
-    sources = (
-        m.StageEntryDaily.objects.exclude(source="").values_list("source", flat=True).distinct().order_by("source")
-    )
-    campaigns = (
-        m.StageEntryDaily.objects.exclude(campaign="")
-        .values_list("campaign", flat=True)
-        .distinct()
-        .order_by("campaign")
-    )
+def funnel_report(filters: ReportFilters, *, refreshed_at=_LOOK_UP) -> dict:
+    """Every section of the funnel report for `filters`, as plain numbers (the API's body).
+
+    The sections read only the summary tables, so they are computed once per refresh and
+    filter set (about 14 grouped queries) and then served from the cache; the published
+    likelihood model's comparison is read live, as a model can be published between
+    refreshes."""
+    if refreshed_at is _LOOK_UP:
+        refreshed_at = summary_refreshed_at()
+    sections = _cached_by_refresh(f"funnel:{_cache_name(filters)}", refreshed_at, lambda: _summary_sections(filters))
+    return {
+        "filters": {
+            "from": filters.start.isoformat(),
+            "to": filters.end.isoformat(),
+            "source": filters.source or None,
+            "campaign": filters.campaign or None,
+            "owner": filters.owner_id,
+        },
+        "refreshed_at": refreshed_at.isoformat() if refreshed_at else None,
+        **sections,
+        "scoring_accuracy": {**sections["scoring_accuracy"], "model_vs_rules": likelihood_comparison()},
+    }
+
+
+def _source_and_campaign_choices() -> dict:
+    # One scan of the summary for both lists.
+    pairs = m.StageEntryDaily.objects.values_list("source", "campaign").distinct().order_by()
+    sources, campaigns = set(), set()
+    for source, campaign in pairs:
+        sources.add(source)
+        campaigns.add(campaign)
+    return {"sources": sorted(sources - {""}), "campaigns": sorted(campaigns - {""})}
+
+
+def filter_choices(*, refreshed_at=_LOOK_UP, filters: ReportFilters | None = None) -> dict:
+    """What the report's filters can pick from: sources and campaigns from the summary
+    tables (cached with them, under the report's filters so that the first view of any
+    report after a refresh costs the same queries), and the reps and managers."""
     owners = (
         get_user_model()
         .objects.filter(is_active=True, groups__name__in=["sales_rep", "sales_manager"])
         .distinct()
         .order_by("username")
     )
-    return {"sources": list(sources), "campaigns": list(campaigns), "owners": list(owners)}
+    if refreshed_at is _LOOK_UP:
+        refreshed_at = summary_refreshed_at()
+    cached = _cached_by_refresh(f"choices:{_cache_name(filters)}", refreshed_at, _source_and_campaign_choices)
+    return {**cached, "owners": list(owners)}
 
 
 STAGE_LABELS = {slug: Stage(slug).label for slug in STAGE_ORDER}

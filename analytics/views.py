@@ -32,10 +32,12 @@ def _report_or_errors(request):
 @login_required
 def funnel(request):
     form, filters = _report_or_errors(request)
-    context = {"form": form, "choices": selectors.filter_choices()}
+    # Read once for both: the choices and the numbers are cached under the same refresh.
+    refreshed_at = selectors.summary_refreshed_at()
+    context = {"form": form, "choices": selectors.filter_choices(refreshed_at=refreshed_at, filters=filters)}
     if filters is None:
         return render(request, "analytics/funnel.html", context, status=400)
-    report = selectors.funnel_report(filters)
+    report = selectors.funnel_report(filters, refreshed_at=refreshed_at)
     context.update(
         filters=filters,
         report=report,

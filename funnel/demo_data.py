@@ -20,10 +20,12 @@ from django.utils import timezone
 
 from events.models import EngagementEvent, EventSource
 from leads.actors import Actor
+from leads.bulk import update_lead_columns
 from leads.lifecycle import create_leads
 from leads.lifecycle.history import CROSSED_MQL, PastMove, record_past_moves
 from leads.models import PROFILE_FIELDS, Activity, Deal, DealStatus, Lead
 from leads.stages import Stage
+from sales.business_hours import sla_due_at
 from sales.models import AlertStatus, SalesAlert
 from scoring.computation import evaluate
 from scoring.models import ScoreChange
@@ -375,7 +377,8 @@ class _Story:
                 raised_at=self.at,
                 assignee=rng.choice(self.reps),
             )
-            alert.due_at = self.at + timedelta(hours=24)
+            # The product's SLA clock (working hours only), as a live alert gets it.
+            alert.due_at = sla_due_at(self.at)
             self.plan.alerts.append(alert)
             # Recent MQLs wait in the queue, so the demo queue has work in it.
             if self.now - self.at < timedelta(days=4) and rng.random() < 0.85:
@@ -383,6 +386,8 @@ class _Story:
             if not self.advance(1, 60):
                 return False
             rep = alert.assignee
+            # Acted on after its due time: the SLA sweep would have flagged it by then.
+            alert.overdue = self.at > alert.due_at
             if self.drops(0.28):
                 code = rng.choice(REJECT_REASONS)
                 alert.status, alert.acted_by, alert.acted_at = AlertStatus.REJECTED, rep, self.at
@@ -392,7 +397,6 @@ class _Story:
                 self.move(Stage.NURTURE, actor=rep, reason=f"Rejected: {reason_label(code)}", reason_code=code)
                 continue
             alert.status, alert.acted_by, alert.acted_at = AlertStatus.ACCEPTED, rep, self.at
-            alert.overdue = alert.acted_at > alert.due_at
             lead.owner = rep
             self.move(Stage.SAL, actor=rep, reason="Accepted from the queue")
             return self.sales_cycle(rep)
@@ -512,7 +516,7 @@ def load_demo(*, leads: int = 2400, seed: int = 7, password: str) -> dict[str, i
         plan.lead.pk = lead.pk
         lead.score = plan.lead.score
     # The score the story's history ends at (its ScoreChange rows below); rescored next.
-    Lead.objects.bulk_update(created, ["score"], batch_size=500)
+    update_lead_columns(created, ["score"])
     for kind, model in (
         ("events", EngagementEvent),
         ("alerts", SalesAlert),

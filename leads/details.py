@@ -14,6 +14,8 @@ RECENT_EVENTS = "recent_events"
 SCORE_EXPLANATION = "score_explanation"
 # (lead) -> [{"at", "score"}, …], oldest first.
 SCORE_HISTORY = "score_history"
+# (lead) -> (SCORE_EXPLANATION's answer, SCORE_HISTORY's answer), in one read.
+SCORE_EXPLANATION_AND_HISTORY = "score_explanation_and_history"
 
 _providers: dict[str, Callable] = {}
 

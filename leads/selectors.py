@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Func, Q, QuerySet, Sum, TextField
 
 from . import access, details, trail
 from .actors import person_name
@@ -224,24 +224,41 @@ LIST_SORTS = {
 }
 
 
-# The columns a search word is looked for in; each has a trigram index on
-# UPPER(column) (migrations 0003 and 0005), which is what icontains compares.
+# The columns a search word is looked for in, joined by a space in this order into one
+# text: a word holds no whitespace, so it never matches across two columns.
 SEARCH_FIELDS = ("first_name", "last_name", "email", "company", "job_title")
 SEARCH_MAX_WORDS = 6
+
+
+class LeadSearchText(Func):
+    """UPPER(COALESCE(first_name, '') || ' ' || … || COALESCE(job_title, '')): exactly the
+    expression PostgreSQL's trigram index lead_search_text_trgm is built on (migration
+    0008), so each word is one indexed LIKE instead of an OR over five columns' indexes.
+    The same SQL runs on SQLite (no index there)."""
+
+    template = "UPPER(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+    def __init__(self):
+        columns = (F(name) for name in SEARCH_FIELDS)
+        super().__init__(
+            *(Func(column, template="COALESCE(%(expressions)s, '')", output_field=TextField()) for column in columns)
+        )
 
 
 def search_leads(leads: QuerySet, text: str) -> QuerySet:
     """Leads whose name, email, company or job title hold every word of `text`, each
     word anywhere in any of those fields: "Umar Tanaka", "tanaka umar", "tan", "Acme
     Founder" and a whole email all find the same person. The page and the API's
-    `?search=` both call this. Each word is an OR of trigram-indexed LIKEs, the words
-    are ANDed, so PostgreSQL combines bitmap index scans and never reads the table."""
+    `?search=` both call this. Each word is one LIKE on the upper-cased joined text,
+    which PostgreSQL answers from one trigram index (bitmap scans ANDed per word)."""
     words = text.split()[:SEARCH_MAX_WORDS]
+    if not words:
+        return leads
+    leads = leads.alias(search_text=LeadSearchText())
     for word in words:
-        any_field = Q()
-        for name in SEARCH_FIELDS:
-            any_field |= Q(**{f"{name}__icontains": word})
-        leads = leads.filter(any_field)
+        leads = leads.filter(search_text__contains=word.upper())
     return leads
 
 
@@ -360,10 +377,17 @@ class LeadCount:
     exact: bool
 
 
-def lead_count(leads: QuerySet) -> LeadCount:
-    """How many leads match, for the list's heading. A COUNT(*) over a million rows
-    costs more than the page, so on PostgreSQL the planner's estimate answers first
-    (one EXPLAIN, no rows read) and only a small result is counted exactly."""
+def lead_count(leads: QuerySet, *, page: LeadPage, first_page: bool, searching: bool) -> LeadCount:
+    """How many leads match, for the list's heading.
+
+    A first page that holds every match is its own exact count. Otherwise a COUNT(*)
+    over a million rows costs more than the page, so on PostgreSQL the planner's
+    estimate answers (one EXPLAIN, no rows read), and only a small filtered result is
+    counted exactly. A search is never counted exactly: its words can match most of the
+    table (a common word), and checking each of those rows cost 150 ms at 50k leads for
+    a page that takes 3 ms. The EXPLAIN runs even when the page holds every match, so
+    a search costs the same queries however many leads match."""
+    estimate = None
     if connection.vendor == "postgresql":
         sql, params = leads.order_by().query.sql_with_params()
         with connection.cursor() as cursor:
@@ -372,6 +396,10 @@ def lead_count(leads: QuerySet) -> LeadCount:
         if isinstance(plan, str):
             plan = json.loads(plan)
         estimate = int(plan[0]["Plan"]["Plan Rows"])
-        if estimate >= EXACT_COUNT_BELOW:
-            return LeadCount(value=estimate, exact=False)
+    if first_page and page.next_cursor is None:
+        return LeadCount(value=len(page.leads), exact=True)
+    if estimate is not None and (searching or estimate >= EXACT_COUNT_BELOW):
+        # More than the page shows, whatever the planner guessed.
+        shown = len(page.leads) + 1 if first_page else 0
+        return LeadCount(value=max(estimate, shown), exact=False)
     return LeadCount(value=leads.order_by().count(), exact=True)

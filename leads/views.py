@@ -134,7 +134,12 @@ def lead_list(request):
         {
             "form": form,
             "page": page,
-            "count": selectors.lead_count(leads),
+            "count": selectors.lead_count(
+                leads,
+                page=page,
+                first_page=not request.GET.get("after"),
+                searching=bool(form.is_bound and form.list_filters().get("q")),
+            ),
             "sort": sort,
             "sort_links": _sort_links(params, sort),
             "next_query": next_query,
@@ -214,10 +219,10 @@ def lead_bulk(request):
 def _score_details(lead):
     """The scoring app's explanation ({"text", "contributions", "computed_at"}) and
     history (asked through details.py); (None, []) while the lead has never been scored."""
-    explanation = details.ask(details.SCORE_EXPLANATION, lead=lead)
+    explanation, history = details.ask(details.SCORE_EXPLANATION_AND_HISTORY, lead=lead, default=(None, []))
     if not explanation or not explanation.get("computed_at"):
         return None, []
-    return explanation, details.ask(details.SCORE_HISTORY, lead=lead, default=[])
+    return explanation, history
 
 
 def _sales_actions_template():

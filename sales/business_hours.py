@@ -77,3 +77,9 @@ class WorkingWeek:
 
 def add_business_hours(start: datetime, hours: float, week: WorkingWeek | None = None) -> datetime:
     return (week or WorkingWeek.from_settings()).add(start, timedelta(hours=hours))
+
+
+def sla_due_at(raised_at: datetime) -> datetime:
+    """When an alert raised at `raised_at` falls due: FUNNEL_SLA_HOURS of working time
+    later. Live alerts and the demo's seeded ones both take their due time from here."""
+    return add_business_hours(raised_at, settings.FUNNEL_SLA_HOURS)

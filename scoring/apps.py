@@ -15,7 +15,7 @@ class ScoringConfig(AppConfig):
         from leads import details, lifecycle
 
         from .erasure import erase_scoring_copies
-        from .selectors import score_explanation, score_history
+        from .selectors import score_explanation, score_explanation_and_history, score_history
         from .services import mark_for_rescore
 
         # New evidence for a lead's score (events stored or moved by a merge, an import):
@@ -26,6 +26,7 @@ class ScoringConfig(AppConfig):
         # The lead's page and API show the score's explanation and history.
         details.provide(details.SCORE_EXPLANATION, score_explanation)
         details.provide(details.SCORE_HISTORY, score_history)
+        details.provide(details.SCORE_EXPLANATION_AND_HISTORY, score_explanation_and_history)
         worker_ready.connect(_sweep_at_worker_start, weak=False, dispatch_uid="scoring-sweep-at-start")
 
 

@@ -4,6 +4,7 @@ import math
 from datetime import datetime
 
 from django.conf import settings as django_settings
+from django.db.models import Case, F, JSONField, Subquery, When
 
 from leads.models import Lead, StageTransition
 from leads.stages import MoveKind
@@ -84,9 +85,12 @@ def score_explanation(*, lead: Lead) -> dict:
     """The lead's score and why, as of its last rescore: the contributions stored with
     the last change (rule versions included), so the text stays true after rule edits."""
     last = ScoreChange.objects.filter(lead=lead).order_by("-at", "-id").first()
-    contributions = last.contributions if last else []
+    return _explanation(lead, last.new_score if last else None, last.contributions if last else [], last and last.at)
+
+
+def _explanation(lead: Lead, last_score: int | None, contributions: list, computed_at) -> dict:
     # The score the contributions add up to; every score write goes with a ScoreChange.
-    score = last.new_score if last else lead.score
+    score = lead.score if last_score is None else last_score
     return {
         "score": score,
         "text": explanation_text(score=score, contributions=contributions),
@@ -94,8 +98,31 @@ def score_explanation(*, lead: Lead) -> dict:
         # Points are kept with their decimals as they decay; the score is their sum,
         # rounded once (never below 0), so the rows are shown with a decimal to add up.
         "points_total": math.fsum(item.get("value", item.get("points", 0)) for item in contributions),
-        "computed_at": last.at if last else None,
+        "computed_at": computed_at or None,
     }
+
+
+def score_explanation_and_history(*, lead: Lead, limit: int = 500) -> tuple[dict, list[dict]]:
+    """score_explanation and score_history in one query, for the lead's page: the
+    history's newest row is the last change, and only that row brings its contributions."""
+    changes = ScoreChange.objects.filter(lead=lead)
+    newest = changes.order_by("-at", "-id").values("pk")[:1]
+    rows = list(
+        changes.annotate(
+            newest_contributions=Case(When(pk=Subquery(newest), then=F("contributions")), output_field=JSONField())
+        )
+        .order_by("-at", "-id")
+        .values("at", "old_score", "new_score", "cause", "newest_contributions")[:limit]
+    )
+    if not rows:
+        return _explanation(lead, None, [], None), []
+    last = rows[0]
+    explanation = _explanation(lead, last["new_score"], last["newest_contributions"] or [], last["at"])
+    history = [
+        {"at": row["at"], "score": row["new_score"], "old_score": row["old_score"], "cause": row["cause"]}
+        for row in reversed(rows)
+    ]
+    return explanation, history
 
 
 def score_history(*, lead: Lead, limit: int = 500) -> list[dict]:

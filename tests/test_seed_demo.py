@@ -88,3 +88,14 @@ def test_demo_rejections_use_the_reasons_the_product_offers(seeded, settings):
 def test_demo_history_names_reps_by_their_display_name(seeded):
     labels = set(StageTransition.objects.filter(actor_user__username="rep1").values_list("actor_label", flat=True))
     assert labels == {"Ravi Patel"}
+
+
+def test_demo_alerts_fall_due_when_the_products_business_hours_sla_says(seeded, settings):
+    from sales.business_hours import add_business_hours
+
+    alerts = list(SalesAlert.objects.all())
+    assert alerts
+    for alert in alerts:
+        assert alert.due_at == add_business_hours(alert.raised_at, settings.FUNNEL_SLA_HOURS), alert.pk
+        if alert.acted_at is not None:
+            assert alert.overdue == (alert.acted_at > alert.due_at), alert.pk

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..actors import Actor
+from ..bulk import update_lead_columns
 from ..models import Lead, StageTransition
 from ..pipeline_counts import pipeline_count_key, record_pipeline_count_changes
 from ..stages import MoveKind, Stage, StageMoveRefused, classify_move
@@ -68,10 +69,8 @@ def record_past_moves(*, moves: dict[Lead, list[PastMove]], batch_size: int = 10
         counts[pipeline_count_key(lead)] += 1
         changed.append(lead)
     StageTransition.objects.bulk_create(transitions, batch_size=batch_size)
-    Lead.objects.bulk_update(
-        changed,
-        ["stage", "stage_entered_at", "cycle", "recycle_count", "mql_crossings", "mql_armed", "owner"],
-        batch_size=batch_size,
+    update_lead_columns(
+        changed, ["stage", "stage_entered_at", "cycle", "recycle_count", "mql_crossings", "mql_armed", "owner"]
     )
     record_pipeline_count_changes(counts)
     return len(transitions)

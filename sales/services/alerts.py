@@ -14,7 +14,7 @@ from django.utils import timezone
 from leads.models import Lead
 
 from .. import payloads
-from ..business_hours import add_business_hours
+from ..business_hours import sla_due_at
 from ..doorbell import Doorbell
 from ..models import AlertStatus, NotificationKind, SalesAlert, WebhookEventType
 from ..notifications import notify
@@ -85,7 +85,7 @@ def raise_sales_alert(*, lead: Lead, cycle: int, crossing: int, score: int, cont
         contributions=contributions,
         raised_at=now,
         status=AlertStatus.OPEN,
-        due_at=add_business_hours(now, settings.FUNNEL_SLA_HOURS),
+        due_at=sla_due_at(now),
     )
     inserted = _insert_alert_taking_a_turn(alert) if connection.vendor == "postgresql" else _insert_alert(alert)
     if not inserted:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from events.models import EngagementEvent
 from leads import lifecycle
 from leads.actors import Actor
+from leads.bulk import update_lead_columns
 from leads.models import Lead
 from leads.stages import Stage
 
@@ -141,27 +142,34 @@ def _store_scores_set_based(*, lead_ids, rules, as_of, cause, thresholds: Scorin
 
 def _store_scores_one_by_one(*, lead_ids, rules, as_of, cause, thresholds: ScoringSettings):
     """The slow, portable path (SQLite): the reference per lead, the same writes."""
-    candidates, below_recycle = [], []
+    candidates, below_recycle, changed, changes = [], [], [], []
     recycle = thresholds.recycle_threshold
     for lead in Lead.objects.filter(pk__in=lead_ids).order_by("pk"):
         result = compute_score(lead=lead, as_of=as_of, rules=rules)
         contributions = result.contributions_as_dicts()
         armed = lifecycle.armed_after(armed=lead.mql_armed, score=result.score, recycle_threshold=recycle)
-        if result.score != lead.score or armed != lead.mql_armed:
-            Lead.objects.filter(pk=lead.pk).update(score=result.score, mql_armed=armed)
         if result.score != lead.score:
-            ScoreChange.objects.create(
-                lead=lead,
-                old_score=lead.score,
-                new_score=result.score,
-                contributions=contributions,
-                cause=cause[:60],
-                at=as_of,
+            changes.append(
+                ScoreChange(
+                    lead=lead,
+                    old_score=lead.score,
+                    new_score=result.score,
+                    contributions=contributions,
+                    cause=cause[:60],
+                    at=as_of,
+                )
             )
         if result.score < recycle:
             below_recycle.append(lead.pk)
+        # Judged on the lead as it was read (its arming before this score).
         if result.score >= thresholds.mql_threshold and lifecycle.may_cross_mql(lead):
             candidates.append((lead.pk, result.score, contributions))
+        if result.score != lead.score or armed != lead.mql_armed:
+            lead.score, lead.mql_armed = result.score, armed
+            changed.append(lead)
+    # Written together once the chunk is scored (the rows are locked by the caller).
+    update_lead_columns(changed, ["score", "mql_armed"])
+    ScoreChange.objects.bulk_create(changes, batch_size=500)
     # The sales app flags these leads' open alerts (the set-based statement does it in SQL).
     lifecycle.note_scores_below_recycle(lead_ids=below_recycle)
     return candidates

@@ -127,3 +127,34 @@ def test_the_page_costs_the_same_queries_however_much_data(client, marketer, dja
     with django_assert_num_queries(len(small.captured_queries)):
         assert client.get("/analytics/funnel/" + MARCH).status_code == 200
     assert len(small.captured_queries) <= 25
+
+
+def test_the_report_reads_the_summary_tables_once_per_refresh(client, marketer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(marketer)
+    build_story()
+    refresh_analytics()
+    first_html = client.get("/analytics/funnel/" + MARCH).content.decode()
+    with CaptureQueriesContext(connection) as again:
+        second_html = client.get("/analytics/funnel/" + MARCH).content.decode()
+    summaries = [q["sql"] for q in again.captured_queries if "daily" in q["sql"] or "weekly" in q["sql"]]
+    assert summaries == []
+    assert len(again.captured_queries) <= 10
+    assert (
+        second_html.split("<main")[1].split("csrfmiddlewaretoken")[0]
+        == (first_html.split("<main")[1].split("csrfmiddlewaretoken")[0])
+    )
+
+
+def test_a_new_refresh_shows_new_numbers_at_once(client, marketer):
+    client.force_login(marketer)
+    build_story()
+    refresh_analytics()
+    before = client.get("/api/v1/analytics/funnel" + MARCH).json()
+    build_story()
+    refresh_analytics()
+    after = client.get("/api/v1/analytics/funnel" + MARCH).json()
+    assert after["refreshed_at"] != before["refreshed_at"]
+    assert after["conversion"] != before["conversion"]

@@ -5,6 +5,7 @@ Screenshots land in var/screenshots/."""
 import pytest
 
 from sales.services import accept_alert
+from scoring.rules import install_default_rules
 from tests.e2e.conftest import log_in, screenshot
 from tests.factories import ActivityFactory
 from tests.sales.conftest import make_alert
@@ -66,4 +67,20 @@ def test_the_queue_my_leads_a_lead_and_the_header_fit_the_screen(browser, live_s
     assert accept.is_visible() and right_edge(accept) <= viewport["width"]
     score = page.locator(".score").first
     assert score.is_visible() and right_edge(score) <= viewport["width"]
+    context.close()
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_the_scoring_rules_page_fits_the_screen_with_its_actions_in_reach(
+    browser, live_server, marketer, size, viewport
+):
+    install_default_rules()
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    log_in(page, live_server, "marketer")
+    page.goto(f"{live_server.url}/scoring/rules/")
+    assert horizontal_overflow(page) <= 0, f"the rules page scrolls sideways at {viewport['width']} px"
+    for action in (page.get_by_role("link", name="New rule"), page.get_by_role("link", name="Edit").first):
+        assert action.is_visible() and right_edge(action) <= viewport["width"]
+    screenshot(page, f"{size}-scoring-rules")
     context.close()

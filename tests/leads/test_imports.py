@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from leads import imports
+from leads.bulk import update_lead_columns
 from leads.lifecycle import creation
 from leads.models import ImportJob, ImportStatus, Lead, StageTransition
 from leads.selectors import pipeline_counts
@@ -228,7 +229,7 @@ def test_the_fast_update_writes_what_djangos_bulk_update_writes():
     fast, plain = LeadFactory.create_batch(2)
     for lead in (fast, plain):
         lead.company, lead.company_size, lead.utm_campaign = "Zoë & Co 'quoted'", 250, "spring"
-    imports._bulk_update([fast], ["company", "company_size", "utm_campaign"])
+    update_lead_columns([fast], ["company", "company_size", "utm_campaign"])
     Lead.objects.bulk_update([plain], ["company", "company_size", "utm_campaign"])
     fields = ("company", "company_size", "utm_campaign")
     assert (

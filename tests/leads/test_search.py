@@ -46,3 +46,23 @@ def test_a_search_of_several_words_costs_the_same_queries_as_one(client, markete
     with CaptureQueriesContext(connection) as three_words:
         client.get("/leads/", {"q": "umar tanaka founder"})
     assert len(three_words.captured_queries) == len(one_word.captured_queries)
+
+
+def test_a_word_never_matches_across_the_end_of_one_field_and_the_start_of_the_next(client, marketer, umar):
+    assert page_names(client, marketer, "tanakaumar") == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+def test_each_search_word_is_looked_up_in_the_one_trigram_index_on_postgresql(umar):
+    from leads.models import Lead
+    from leads.selectors import search_leads
+
+    sql, params = search_leads(Lead.objects.all(), "umar tanaka").query.sql_with_params()
+    with connection.cursor() as cursor:
+        # A tiny table is read whole (or by another index) by choice; leave only bitmap
+        # scans, which need an index whose expression matches the search's.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "lead_search_text_trgm" in plan, plan
