@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import orjson
 import pytest
 from django.db import connection, transaction
 
@@ -18,7 +17,7 @@ from leads.models import Lead
 from scoring.models import RescoreMark
 from tests.factories import LeadFactory
 from tests.services import need_postgres, need_redis
-from tests.workers import ROOT, start_worker, stop_worker, wait_for, worker_env
+from tests.workers import start_worker, stop_worker, wait_for, worker_env
 
 PROCESS_SCRIPT = Path(__file__).with_name("process_intake.py")
 
