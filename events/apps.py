@@ -22,6 +22,6 @@ class EventsConfig(AppConfig):
 def _ring_at_worker_start(sender=None, **kwargs):
     """A worker that starts (after a crash, a deploy) processes what the intake holds:
     events a dead worker claimed are free again, their doorbell long gone."""
-    from .intake import ring_processing_doorbell  # a signal handler defined before the app registry is ready
+    from .doorbell import ring_processing_doorbell  # a signal handler defined before the app registry is ready
 
     ring_processing_doorbell(countdown=0)

@@ -26,26 +26,20 @@ SQLite (`make run` without settings) keeps the synchronous path of ingest.py: on
 writer at a time, nothing to win.
 """
 
-import logging
-import time
 from collections.abc import Sequence
 
 import orjson
-from celery import current_app
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .doorbell import ring_processing_doorbell
 from .ingest import record_events
 from .ingest_outcomes import ACCEPTED, DUPLICATE
 from .models import ApiKey, EngagementEvent, EventSource, IncomingEvent
 from .processing import process_all_incoming_events
 from .validation import Event
 
-logger = logging.getLogger(__name__)
-
-PROCESS_TASK = "events.process_incoming"
 INCOMING = IncomingEvent._meta.db_table
 EVENTS = EngagementEvent._meta.db_table
 
@@ -109,40 +103,3 @@ _INSERT_INCOMING = (
     "SELECT u->>0, %s, %s, %s, u FROM jsonb_array_elements(%s::jsonb) AS u "
     "ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
 )
-
-
-def ring_processing_doorbell(*, countdown: float | None = None) -> None:
-    """Ask a worker to process the intake. Never raises: a lost doorbell costs latency
-    (the sweep rings again), a raised error would cost an answered request.
-
-    Coalesced per DOORBELL_WINDOW across processes, as the rescore doorbell is: the
-    first ring of a window goes at once, the second for the window's end, later ones
-    are dropped; so every ring is followed by a delivery, and a busy ingest sends at
-    most twenty messages a second, not one per request."""
-    if countdown is None:
-        countdown = _coalesced_countdown()
-        if countdown is _COVERED:
-            return
-    if current_app.conf.task_always_eager:
-        return
-    try:
-        current_app.send_task(PROCESS_TASK, countdown=countdown)
-    except Exception:  # noqa: BLE001 - the broker being down must not fail the caller
-        logger.warning("Could not reach the broker to ring the ingest doorbell; the sweep will catch up.")
-
-
-DOORBELL_WINDOW = 0.1
-_COVERED = object()
-
-
-def _coalesced_countdown():
-    now = time.time()
-    window = int(now / DOORBELL_WINDOW)
-    try:
-        if cache.add(f"events:bell:{window}", 1, timeout=5):
-            return None
-        if cache.add(f"events:bell:{window}:late", 1, timeout=5):
-            return (window + 1) * DOORBELL_WINDOW - now + 0.01
-    except Exception:  # noqa: BLE001 - no cache: ring every time
-        return None
-    return _COVERED

@@ -13,6 +13,7 @@ another path meanwhile) is dropped as the duplicate it is.
 """
 
 import logging
+import time
 from datetime import datetime
 from itertools import groupby
 
@@ -20,6 +21,7 @@ import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
+from .doorbell import ring_processing_doorbell
 from .ingest import record_events
 from .models import ApiKey, IncomingEvent
 from .validation import Event
@@ -61,6 +63,24 @@ def process_all_incoming_events() -> int:
     total = 0
     while processed := process_incoming_events():
         total += processed
+    return total
+
+
+def process_incoming_for_a_while(*, seconds: float = 1.0) -> int:
+    """A worker's task: process claims until nothing is left or `seconds` have passed,
+    then, if events may be left, ring again and return. The rescore's tasks share the
+    workers: under a steady flood a task that never ended would starve them, and the
+    MQL alerts wait for the rescore."""
+    began = time.monotonic()
+    total = 0
+    limit = settings.FUNNEL_INGEST_PROCESS_BATCH
+    while processed := process_incoming_events(limit=limit):
+        total += processed
+        if processed < limit:
+            return total
+        if time.monotonic() - began > seconds:
+            ring_processing_doorbell()
+            return total
     return total
 
 

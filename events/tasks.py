@@ -6,8 +6,8 @@ worker costs only the time until the sweep (beat, and every worker's start) ring
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from .intake import PROCESS_TASK
-from .processing import process_all_incoming_events
+from .doorbell import PROCESS_TASK
+from .processing import process_incoming_for_a_while
 
 RETRY = {
     "autoretry_for": (OperationalError, InterfaceError),
@@ -20,4 +20,4 @@ RETRY = {
 
 @shared_task(name=PROCESS_TASK, **RETRY)
 def process_incoming() -> int:
-    return process_all_incoming_events()
+    return process_incoming_for_a_while()
