@@ -110,7 +110,7 @@ def start_celery_worker(
 ) -> subprocess.Popen:
     """A worker; with `beat`, beat runs inside it (its sweeps ring for what a dead worker left)."""
     command = [sys.executable, "-m", "celery", "-A", "funnel", "worker", "--loglevel=INFO"]
-    command += [f"--concurrency={concurrency}", "--pool=prefork"]
+    command += [f"--concurrency={concurrency}", "--pool=prefork", "--queues=celery,ingest"]
     if beat:
         command += ["--beat", f"--schedule={log_path(name + '-beat').with_suffix('.schedule')}"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
