@@ -34,6 +34,8 @@ INCOMING = IncomingEvent._meta.db_table
 def process_incoming_events(*, limit: int | None = None) -> int:
     """Process up to `limit` (FUNNEL_INGEST_PROCESS_BATCH) waiting events, oldest first;
     returns how many were claimed (0: nothing waits that another worker does not hold)."""
+    if connection.vendor != "postgresql":
+        return 0  # elsewhere ingest stores synchronously (intake.deferred): nothing ever waits
     limit = limit or settings.FUNNEL_INGEST_PROCESS_BATCH
     with transaction.atomic(), connection.cursor() as django_cursor:
         cursor = django_cursor.cursor
