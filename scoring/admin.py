@@ -1,7 +1,17 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .models import RescoreJob, RescoreMark, RuleVersion, ScoreChange, ScoringRule, ScoringSettings, ThresholdVersion
+from .models import (
+    LikelihoodModel,
+    LikelihoodTraining,
+    RescoreJob,
+    RescoreMark,
+    RuleVersion,
+    ScoreChange,
+    ScoringRule,
+    ScoringSettings,
+    ThresholdVersion,
+)
 from .rules import EDITABLE_FIELDS, RuleInvalid, create_rule, delete_rule, update_rule, update_thresholds
 from .services import start_full_rescore
 
@@ -130,3 +140,42 @@ class ScoreChangeAdmin(admin.ModelAdmin):
 @admin.register(RescoreJob)
 class RescoreJobAdmin(admin.ModelAdmin):
     list_display = ["id", "cause", "status", "done", "total", "created_at", "finished_at"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by their service (here: likelihood training), shown, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LikelihoodModel)
+class LikelihoodModelAdmin(ReadOnlyAdmin):
+    """The trained versions (the model page, /scoring/model/, shows the current one in full)."""
+
+    list_display = [
+        "version",
+        "trained_at",
+        "published",
+        "published_at",
+        "train_snapshots",
+        "train_positives",
+        "holdout_snapshots",
+        "holdout_positives",
+        "seconds",
+    ]
+    list_filter = ["published"]
+    exclude = ["feature_names", "feature_labels", "coefficients"]  # long lists: the model page shows them
+
+
+@admin.register(LikelihoodTraining)
+class LikelihoodTrainingAdmin(ReadOnlyAdmin):
+    list_display = ["id", "cause", "status", "percent", "model", "requested_by", "created_at", "finished_at"]
+    list_filter = ["status"]
+    list_select_related = ["model", "requested_by"]

@@ -11,15 +11,32 @@ A lead is in the snapshot at T when it existed at T, was neither merged nor eras
 and was not a customer at T. Its label: it became a customer within 90 days after T.
 """
 
+from bisect import bisect_right
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
 from django.db import connection
 
+from events.models import EngagementEvent
+from leads.models import Lead, StageTransition
+from leads.stages import MoveKind
+
 from .. import sql as score_sql
+from ..computation import evaluate
 from ..selectors import active_rule_specs, scoring_settings
-from .features import DAY, GROUP_CASE, GROUP_TYPES, HORIZON_DAYS, RawFacts, count_events, seniority, size_band
+from .features import (
+    DAY,
+    GROUP_CASE,
+    GROUP_TYPES,
+    HORIZON_DAYS,
+    RawFacts,
+    count_events,
+    event_group,
+    seniority,
+    size_band,
+)
 
 STEP_DAYS = 7
 HOLDOUT_WEEKS = 4
@@ -29,6 +46,9 @@ MAX_TRAINING_MOMENTS = 26
 # in the holdout, an AUC's standard error passes ±0.05, so the comparison with the
 # rules would mean nothing; 50 buyers in training keep the one-hot model's weights
 # from being learned from a handful of cases.
+# Rows read per round trip on the portable path, and from a server-side cursor.
+EVENT_CHUNK = 20_000
+STREAM_ROWS = 50_000
 MIN_TRAIN_SNAPSHOTS = 500
 MIN_TRAIN_POSITIVES = 50
 MIN_HOLDOUT_SNAPSHOTS = 200
@@ -63,34 +83,23 @@ class History:
     move_seconds: np.ndarray
     move_stage: np.ndarray
     move_cycle: np.ndarray
+    # PostgreSQL's set-based statements (the fast path), or the portable reference path
+    # (ORM reads, the groups and the rule score computed in Python) on any database.
+    fast: bool = True
+    until: datetime | None = None
+    reference_scores: "ReferenceRuleScores | None" = None
 
 
-def load_history(*, until: datetime) -> History:
-    """Leads, their grouped events and stage moves up to `until` (PostgreSQL)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id, extract(epoch from created_at), job_title, company_size, country, source "
-            "FROM leads_lead WHERE merged_into_id IS NULL AND erased_at IS NULL AND created_at <= %s ORDER BY id",
-            [until],
-        )
-        leads = cursor.fetchall()
-        cursor.execute(
-            f"SELECT e.lead_id, {GROUP_CASE} AS grp, extract(epoch from e.occurred_at)::float8 "
-            "FROM events_engagementevent e "
-            f"WHERE e.occurred_at <= %s AND e.type = ANY(%s) AND ({GROUP_CASE}) IS NOT NULL ORDER BY e.occurred_at",
-            [until, GROUP_TYPES],
-        )
-        # In slices straight into arrays: a million rows as Python tuples would cost ~150 MB.
-        event_parts = []
-        while rows := cursor.fetchmany(100_000):
-            event_parts.append(np.array(rows, dtype=np.float64).reshape(-1, 3))
-        events = np.concatenate(event_parts) if event_parts else np.zeros((0, 3))
-        cursor.execute(
-            "SELECT lead_id, extract(epoch from occurred_at), to_stage, cycle FROM leads_stagetransition "
-            "WHERE occurred_at <= %s ORDER BY occurred_at, id",
-            [until],
-        )
-        moves = cursor.fetchall()
+def uses_fast_path() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def load_history(*, until: datetime, fast: bool | None = None) -> History:
+    """Leads, their grouped events and stage moves up to `until`: set-based on
+    PostgreSQL, through the ORM elsewhere (`fast=False` forces the portable path, which
+    a test holds to the same rows)."""
+    fast = uses_fast_path() if fast is None else fast
+    leads, events, moves = _read_history_sql(until=until) if fast else _read_history_orm(until=until)
     return History(
         lead_ids=np.array([row[0] for row in leads], dtype=np.int64),
         created=np.array([float(row[1]) for row in leads]),
@@ -105,7 +114,82 @@ def load_history(*, until: datetime) -> History:
         move_seconds=np.array([float(row[1]) for row in moves]),
         move_stage=np.array([row[2] for row in moves], dtype=object),
         move_cycle=np.array([row[3] for row in moves], dtype=np.int64),
+        fast=fast,
+        until=until,
     )
+
+
+def _read_history_sql(*, until: datetime) -> tuple[list, np.ndarray, list]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, extract(epoch from created_at)::float8, job_title, company_size, country, source "
+            "FROM leads_lead WHERE merged_into_id IS NULL AND erased_at IS NULL AND created_at <= %s ORDER BY id",
+            [until],
+        )
+        leads = cursor.fetchall()
+    events = _stream_floats(
+        f"SELECT e.lead_id, {GROUP_CASE} AS grp, extract(epoch from e.occurred_at)::float8 "
+        "FROM events_engagementevent e "
+        f"WHERE e.occurred_at <= %s AND e.type = ANY(%s) AND ({GROUP_CASE}) IS NOT NULL ORDER BY e.occurred_at",
+        [until, GROUP_TYPES],
+        width=3,
+    )
+    stages = {}  # one string object per stage, not one per move
+    moves = []
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(
+            "SELECT lead_id, extract(epoch from occurred_at)::float8, to_stage, cycle FROM leads_stagetransition "
+            "WHERE occurred_at <= %s ORDER BY occurred_at, id",
+            [until],
+        )
+        while rows := cursor.fetchmany(STREAM_ROWS):
+            moves += [(lead_id, at, stages.setdefault(stage, stage), cycle) for lead_id, at, stage, cycle in rows]
+    return leads, events, moves
+
+
+def _stream_floats(sql: str, params: list, *, width: int) -> np.ndarray:
+    """A large numeric result straight into a float array, slice by slice, through a
+    server-side cursor: neither libpq nor Python holds a million rows as tuples."""
+    parts = []
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(STREAM_ROWS):
+            parts.append(np.array(rows, dtype=np.float64).reshape(-1, width))
+    return np.concatenate(parts) if parts else np.zeros((0, width))
+
+
+def _read_history_orm(*, until: datetime) -> tuple[list, np.ndarray, list]:
+    leads = [
+        (lead_id, epoch(created), title, size, country, source)
+        for lead_id, created, title, size, country, source in Lead.objects.filter(
+            merged_into__isnull=True, erased_at__isnull=True, created_at__lte=until
+        )
+        .order_by("id")
+        .values_list("id", "created_at", "job_title", "company_size", "country", "source")
+    ]
+    events = (
+        EngagementEvent.objects.filter(occurred_at__lte=until, type__in=GROUP_TYPES)
+        .order_by("occurred_at", "id")
+        .values_list("lead_id", "type", "occurred_at", "properties")
+    )
+    event_parts, part = [], []
+    for lead_id, event_type, occurred_at, properties in events.iterator(chunk_size=EVENT_CHUNK):
+        group = event_group(event_type, properties)
+        if group is not None:
+            part.append((lead_id, group, epoch(occurred_at)))
+        if len(part) >= EVENT_CHUNK:
+            event_parts.append(np.array(part, dtype=np.float64))
+            part = []
+    if part:
+        event_parts.append(np.array(part, dtype=np.float64))
+    moves = [
+        (lead_id, epoch(occurred_at), to_stage, cycle)
+        for lead_id, occurred_at, to_stage, cycle in StageTransition.objects.filter(occurred_at__lte=until)
+        .order_by("occurred_at", "id")
+        .values_list("lead_id", "occurred_at", "to_stage", "cycle")
+    ]
+    events = np.concatenate(event_parts) if event_parts else np.zeros((0, 3))
+    return leads, events, moves
 
 
 @dataclass
@@ -185,7 +269,7 @@ def snapshot_at(history: History, moment: datetime, *, rate: float = 1.0) -> Sna
         source=[history.sources[i] or "" for i in rows],
         stage=[stage_at.get(int(lead_id), "lead_gen") for lead_id in ids.tolist()],
         cycle=np.array([cycle_at.get(int(lead_id), 1) for lead_id in ids.tolist()], dtype=np.int64),
-        rule_score=rule_scores_at(lead_ids=ids, moment=moment),
+        rule_score=_rule_scores(history, ids, moment),
     )
     return Snapshot(moment=moment, facts=facts, labels=labels_at(history, ids, at))
 
@@ -195,6 +279,59 @@ def labels_at(history: History, ids: np.ndarray, at: float) -> np.ndarray:
     won = (history.move_stage == "customer") & (history.move_seconds > at)
     won &= history.move_seconds <= at + HORIZON_DAYS * DAY
     return np.isin(ids, np.unique(history.move_lead[won])).astype(np.int64)
+
+
+def _rule_scores(history: History, ids: np.ndarray, moment: datetime) -> np.ndarray:
+    if history.fast:
+        return rule_scores_at(lead_ids=ids, moment=moment)
+    if history.reference_scores is None:
+        history.reference_scores = ReferenceRuleScores(until=history.until or moment)
+    return history.reference_scores.scores_at(lead_ids=ids, moment=moment)
+
+
+class ReferenceRuleScores:
+    """The rules' score of leads at past moments by the reference scorer
+    (`scoring.computation.evaluate`), for the portable path: what `rule_scores_at`
+    computes in SQL. Each lead, its events of the scored types and its new-cycle
+    moves are read once, for every moment."""
+
+    def __init__(self, *, until: datetime):
+        thresholds = scoring_settings()
+        self.rules = active_rule_specs(default_half_life_days=thresholds.default_half_life_days)
+        types = sorted({rule.event_type for rule in self.rules if rule.is_behaviour})
+        self.leads = {lead.pk: lead for lead in Lead.objects.filter(created_at__lte=until).iterator(chunk_size=2000)}
+        self.events = defaultdict(list)
+        rows = (
+            EngagementEvent.objects.filter(type__in=types, occurred_at__lte=until)
+            .order_by("occurred_at", "id")
+            .values_list("lead_id", "id", "type", "occurred_at", "properties")
+        )
+        for lead_id, *event in rows.iterator(chunk_size=EVENT_CHUNK):
+            self.events[lead_id].append(tuple(event))
+        self.times = {lead_id: [event[2] for event in events] for lead_id, events in self.events.items()}
+        self.new_cycles = defaultdict(list)
+        for lead_id, occurred_at in (
+            StageTransition.objects.filter(kind=MoveKind.NEW_CYCLE, occurred_at__lte=until)
+            .order_by("occurred_at")
+            .values_list("lead_id", "occurred_at")
+        ):
+            self.new_cycles[lead_id].append(occurred_at)
+
+    def scores_at(self, *, lead_ids: np.ndarray, moment: datetime) -> np.ndarray:
+        scores = np.zeros(len(lead_ids), dtype=np.int64)
+        for index, lead_id in enumerate(lead_ids.tolist()):
+            lead = self.leads[lead_id]
+            events = self.events.get(lead_id, [])
+            events = events[: bisect_right(self.times[lead_id], moment)] if events else events
+            window_start = None
+            if lead.cycle > 1:
+                # As the statement does: the last new cycle up to T, for a lead in a later cycle now.
+                starts = [at for at in self.new_cycles.get(lead_id, []) if at <= moment]
+                window_start = starts[-1] if starts else None
+            scores[index] = evaluate(
+                lead=lead, events=events, rules=self.rules, as_of=moment, window_start=window_start
+            ).score
+        return scores
 
 
 def rule_scores_at(*, lead_ids: np.ndarray, moment: datetime, chunk: int = 5000) -> np.ndarray:

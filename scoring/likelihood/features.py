@@ -19,11 +19,15 @@ from functools import cached_property, lru_cache
 import numpy as np
 from scipy import sparse
 
+from ..computation import as_text
+
 DAY = 86400.0
 WINDOWS = (7, 30, 90)
 HORIZON_DAYS = 90
 
 # Event groups the model counts: (key, label, SQL condition on `e`). The first match wins.
+# `event_group` below is the same list in Python (the reference, and the portable path);
+# a test holds the two to the same rows.
 EVENT_GROUPS = [
     ("pricing", "Pricing page", "e.type = 'page_view' AND e.properties ->> 'url' ILIKE '%%pricing%%'"),
     ("demo", "Demo request", "e.type = 'form_submitted' AND e.properties ->> 'form' ILIKE '%%demo%%'"),
@@ -45,6 +49,37 @@ GROUP_CASE = (
     + " ".join(f"WHEN {condition} THEN {index}" for index, (_key, _label, condition) in enumerate(EVENT_GROUPS))
     + " END"
 )
+# The reference of GROUP_CASE: (type, the property that must contain the needle, needle).
+_GROUP_RULES = [
+    ("page_view", "url", "pricing"),
+    ("form_submitted", "form", "demo"),
+    ("page_view", None, None),
+    ("form_submitted", None, None),
+    ("email_opened", None, None),
+    ("email_clicked", None, None),
+    ("content_downloaded", None, None),
+    ("webinar_registered", None, None),
+    ("webinar_attended", None, None),
+    ("ad_clicked", None, None),
+    ("unsubscribed", None, None),
+]
+
+
+def event_group(event_type: str, properties) -> int | None:
+    """The index in EVENT_GROUPS of an event (None: not counted), as GROUP_CASE decides it:
+    a property is read as PostgreSQL's `->>` renders it, and ILIKE is a case-blind
+    substring test."""
+    for index, (group_type, field, needle) in enumerate(_GROUP_RULES):
+        if event_type != group_type:
+            continue
+        if field is None:
+            return index
+        value = as_text((properties or {}).get(field)) if isinstance(properties, dict) else None
+        if value is not None and needle in value.lower():
+            return index
+    return None
+
+
 # Count bins: (lowest, highest or None, how it reads). Zero is the baseline (no feature).
 COUNT_BINS = [(1, 1, "once"), (2, 3, "2–3×"), (4, None, "4× or more")]
 RECENCY_BINS = [(0, 7, "Engaged in the last 7 days"), (7, 30, "Last engaged 8–30 days ago")]

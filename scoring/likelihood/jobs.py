@@ -4,7 +4,7 @@ page's progress bar) and, when a version is published, refreshes every lead."""
 
 import logging
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from ..models import LikelihoodModel, LikelihoodTraining, LikelihoodTrainingStatus
@@ -14,11 +14,6 @@ from .training import NotEnoughHistory, train_likelihood_model
 logger = logging.getLogger(__name__)
 
 TRAIN_TASK = "scoring.train_likelihood"
-# The snapshots and the per-lead refresh are set-based PostgreSQL (arrays, unnest, jsonb).
-NEEDS_POSTGRESQL = (
-    "The likelihood model is trained on PostgreSQL: set DATABASE_URL to a PostgreSQL database. "
-    "On the embedded SQLite default Funnel keeps the rule score only."
-)
 
 
 def start_training(*, cause: str, user=None, enqueue: bool = True) -> LikelihoodTraining:
@@ -64,15 +59,6 @@ def run_training(*, training_id: int | None = None, cause: str = "command", on_p
         if on_progress:
             on_progress(training.percent, step)
 
-    if connection.vendor != "postgresql":
-        _record(
-            training,
-            status=LikelihoodTrainingStatus.NOT_ENOUGH_HISTORY,
-            message=NEEDS_POSTGRESQL,
-            percent=100,
-            finished_at=timezone.now(),
-        )
-        return training
     _record(training, status=LikelihoodTrainingStatus.RUNNING, percent=1, step="Starting")
     try:
         outcome = train_likelihood_model(progress=lambda p, s: progress(int(p * 0.9), s))

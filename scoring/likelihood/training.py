@@ -87,10 +87,6 @@ def _snapshots(history, moments, rate, progress, low, high, what):
 def train_likelihood_model(*, now: datetime | None = None, progress: Progress | None = None) -> TrainingOutcome:
     """Train, compare and store a version; publish it if it is not worse. Raises
     NotEnoughHistory below the minimum (nothing is stored then)."""
-    # scikit-learn is imported here, not at the top: it costs ~80 MB and seconds of
-    # start-up in every web and worker process, and only a training run needs it.
-    from sklearn.linear_model import LogisticRegression
-
     started = time.monotonic()
     now = now or timezone.now()
     progress = progress or (lambda percent, step: None)
@@ -114,9 +110,16 @@ def train_likelihood_model(*, now: datetime | None = None, progress: Progress | 
     y_train = np.concatenate([s.labels for s in train])
     y_hold = np.concatenate([s.labels for s in holdout])
     hold_moments = np.concatenate([np.full(len(s.labels), index) for index, s in enumerate(holdout)])
+    # From here on only the concatenated rows are needed: the history and the
+    # per-moment copies go before the fit, which is the peak of a run's memory.
+    del history, train, holdout
     _require_minimum(y_train, y_hold)
 
     progress(78, "Fitting the model")
+    # scikit-learn is imported here, not at the top: it costs ~80 MB and seconds of
+    # start-up in every web and worker process, and only a training run needs it.
+    from sklearn.linear_model import LogisticRegression
+
     thresholds = scoring_settings()
     spec = FeatureSpec.from_training(
         train_facts, score_edges=score_edges_for(recycle=thresholds.recycle_threshold, mql=thresholds.mql_threshold)
@@ -155,9 +158,11 @@ def train_likelihood_model(*, now: datetime | None = None, progress: Progress | 
 
     progress(95, "Storing the version")
     with transaction.atomic():
-        # Two runs finishing at once take their version numbers one after the other.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [VERSION_LOCK])
+        # Two runs finishing at once take their version numbers one after the other
+        # (SQLite's writers are one at a time already: IMMEDIATE transactions).
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [VERSION_LOCK])
         version = (LikelihoodModel.objects.aggregate(top=Max("version"))["top"] or 0) + 1
         row = LikelihoodModel.objects.create(
             version=version,

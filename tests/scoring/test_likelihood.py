@@ -22,56 +22,6 @@ from tests.scoring.likelihood_helpers import publish_small_model
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 
-def _facts_as_plain(facts):
-    return {
-        "ids": facts.lead_ids.tolist(),
-        "counts": {w: c.tolist() for w, c in facts.counts.items()},
-        "days": np.nan_to_num(facts.days_since_last, nan=-1).tolist(),
-        "stage": facts.stage,
-        "cycle": facts.cycle.tolist(),
-        "rule_score": facts.rule_score.tolist(),
-    }
-
-
-def test_no_feature_at_a_moment_uses_an_event_or_a_stage_move_after_it():
-    now = timezone.now()
-    moment = now - timedelta(days=60)
-    lead = LeadFactory(created_at=now - timedelta(days=200), stage_entered_at=now - timedelta(days=200))
-    for days_before in (1, 3, 20, 80):
-        EventFactory(
-            lead=lead,
-            type="page_view",
-            properties={"url": "/pricing"},
-            occurred_at=moment - timedelta(days=days_before),
-        )
-    before = _facts_as_plain(snapshot_at(load_history(until=now), moment).facts)
-
-    for days_after in (0.001, 1, 30):
-        EventFactory(
-            lead=lead,
-            type="form_submitted",
-            properties={"form": "demo"},
-            occurred_at=moment + timedelta(days=days_after),
-        )
-        EventFactory(
-            lead=lead, type="page_view", properties={"url": "/pricing"}, occurred_at=moment + timedelta(days=days_after)
-        )
-    StageTransition.objects.create(
-        lead=lead,
-        cycle=1,
-        from_stage=Stage.LEAD_GEN,
-        to_stage=Stage.MQL,
-        kind=MoveKind.FORWARD,
-        actor_kind="system",
-        occurred_at=moment + timedelta(days=2),
-    )
-    after = _facts_as_plain(snapshot_at(load_history(until=now), moment).facts)
-
-    assert after == before
-    assert before["stage"] == [Stage.LEAD_GEN]
-    assert before["counts"][90][0][0] == 4  # the four pricing views before the moment
-
-
 def test_a_lead_is_labelled_a_buyer_only_by_a_purchase_within_90_days_after_the_moment():
     now = timezone.now()
     moment = now - timedelta(days=120)
