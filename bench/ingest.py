@@ -11,6 +11,9 @@ BENCH_PORT (default 8150), and measures:
    marked for rescoring), timed in two halves: people mostly new, then mostly known;
 2. the baseline: the same rows loaded with one psycopg2 `COPY` into a copy of the
    events table with the same indexes (`LIKE … INCLUDING ALL`, no foreign key);
+   On PostgreSQL a request stores the events in the intake and a worker processes them
+   after the answer (events/intake.py); the bench runs no worker while it posts, and
+   after each half drains the intake in one process, timed: the processing rate;
 3. single events: one event per request, against an authenticated no-op view on the
    same server (FUNNEL_BENCH_NOOP=1), and the cost of verifying an API key.
 
@@ -146,6 +149,19 @@ def run_clients(url: str, key: str, per_client: list[list[bytes]]) -> tuple[int,
     return sum(r[0] for r in results), sum(r[1] for r in results), elapsed
 
 
+def drain_intake(env: dict) -> tuple[int, float]:
+    """Process what the intake holds in one process (a worker's task, without Celery)."""
+    script = (
+        "import time, django; django.setup()\n"
+        "from events.processing import process_all_incoming_events\n"
+        "began = time.perf_counter(); count = process_all_incoming_events()\n"
+        "print(count, time.perf_counter() - began)\n"
+    )
+    out = subprocess.run([PYTHON, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    count, seconds = out.stdout.split()[-2:]
+    return int(count), float(seconds)
+
+
 def copy_baseline(parsed: dict) -> tuple[int, float]:
     connection = connect(parsed, BENCH_DB)
     with connection, connection.cursor() as cursor:
@@ -224,9 +240,10 @@ def main() -> None:
         print(f"Posting {EVENTS:,} events in batches of {BATCH} from {CLIENTS} clients …", flush=True)
         # In two halves, timed apart: in the first most people are new (leads created,
         # visitors identified and merged), in the second most are known.
-        halves = []
+        halves, drains = [], []
         for part in (slice(None, len(per_client[0]) // 2), slice(len(per_client[0]) // 2, None)):
             halves.append(run_clients(f"{base}/events", key, [bodies[part] for bodies in per_client]))
+            drains.append(drain_intake(env))
         accepted = sum(half[0] for half in halves)
         failures = sum(half[1] for half in halves)
         api_seconds = sum(half[2] for half in halves)
@@ -246,6 +263,8 @@ def main() -> None:
         (leads,) = cursor.fetchone()
         cursor.execute("SELECT count(*) FROM scoring_rescoremark")
         (marks,) = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM events_incomingevent")
+        (waiting,) = cursor.fetchone()
     check.close()
 
     api_rate = accepted / api_seconds
@@ -254,8 +273,10 @@ def main() -> None:
     print(f"{'what':<52} {'figure':>14}")
     print("-" * 67)
     print(f"{'batches through the API (gunicorn 2 workers), rows/s':<52} {api_rate:>14,.0f}")
-    for label, (half_accepted, _, half_seconds) in zip(HALVES, halves, strict=True):
+    for label, (half_accepted, _, half_seconds), (processed, seconds) in zip(HALVES, halves, drains, strict=True):
         print(f"{'  ' + label + ', rows/s':<52} {half_accepted / half_seconds:>14,.0f}")
+        if processed:
+            print(f"{'    then processed by one process, rows/s':<52} {processed / seconds:>14,.0f}")
     print(f"{'raw COPY into a copy of the events table, rows/s':<52} {copy_rate:>14,.0f}")
     print(f"{'ratio API / COPY (goal ≥ 0.5)':<52} {api_rate / copy_rate:>14.2f}")
     print(f"{'single event per request, req/s':<52} {single_rate:>14,.0f}")
@@ -265,7 +286,8 @@ def main() -> None:
     print("-" * 67)
     print(
         f"accepted {accepted:,} of {EVENTS:,} batch events; stored {stored:,} rows ({distinct:,} distinct message ids);"
-        f" {leads:,} live leads; {marks:,} rescore marks; failed requests: {failures + noop_failures + single_failures}"
+        f" {leads:,} live leads; {marks:,} rescore marks; {waiting:,} events left in the intake;"
+        f" failed requests: {failures + noop_failures + single_failures}"
     )
     print(f"machine: {os.cpu_count()} cores; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 

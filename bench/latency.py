@@ -5,8 +5,8 @@
 
 Uses its own database (`funnel_bench_latency`, recreated each run; only the host and
 credentials of DATABASE_URL are used) and the Redis database of REDIS_URL (flushed).
-Starts gunicorn (2 workers) on BENCH_LATENCY_PORT (default 8201) and one Celery worker
-(prefork, 2 processes), then for BENCH_SECONDS (60):
+Starts gunicorn (2 workers) on BENCH_LATENCY_PORT (default 8201) and the Celery workers
+of the Procfile (the main one, prefork with 2 processes; the ingest queue's, 1), then for BENCH_SECONDS (60):
 
 - a steady 500 events/s (batches of 50, from 2 senders every 200 ms) of page views, email opens and
   blog reads for 5,000 background leads;
@@ -169,10 +169,11 @@ def main() -> int:
         env,
         f"bench-latency-gunicorn-{PORT}.log",
     )
-    worker = start(
-        [PYTHON, "-m", "celery", "-A", "funnel", "worker", "--loglevel=WARNING", "--concurrency=2", "--pool=prefork"],
-        env,
-        "bench-latency-worker.log",
+    # As the Procfile runs them: the rescore's worker, and the ingest processing's own.
+    celery = [PYTHON, "-m", "celery", "-A", "funnel", "worker", "--loglevel=WARNING", "--pool=prefork"]
+    worker = start([*celery, "--queues=celery", "--concurrency=2"], env, "bench-latency-worker.log")
+    ingest = start(
+        [*celery, "--queues=ingest", "--hostname=ingest@%h", "--concurrency=1"], env, "bench-latency-ingest.log"
     )
     database = psycopg2.connect(db_url)
     database.autocommit = True
@@ -211,13 +212,15 @@ def main() -> int:
             results.append(run_at(rate, key, database, probes[index * per_rate : (index + 1) * per_rate]))
             print("  " + row_line(results[-1]), flush=True)
     finally:
+        stop(ingest)
         stop(worker)
         stop(server)
         database.close()
 
     print()
     print(
-        f"event → alert visible in GET /api/v1/queue, {SECONDS:.0f} s per rate, gunicorn (2) + one worker (2 processes)"
+        f"event → alert visible in GET /api/v1/queue, {SECONDS:.0f} s per rate, "
+        "gunicorn (2) + the worker (2 processes) + the ingest worker (1)"
     )
     print(f"{'events/s':>9} {'sent/s':>8} {'late':>6} {'alerts':>9} ", end="")
     print(f"{'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'backlog':>8}")

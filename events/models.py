@@ -5,7 +5,7 @@ from django.utils import timezone
 # An API key's scopes: defined below every app (funnel/scopes.py), importable from here too.
 from funnel.scopes import Scope
 
-__all__ = ["ApiKey", "EngagementEvent", "EventSource", "Scope"]
+__all__ = ["ApiKey", "EngagementEvent", "EventSource", "IncomingEvent", "Scope"]
 
 
 class ApiKey(models.Model):
@@ -66,3 +66,34 @@ class EngagementEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} for lead {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class IncomingEvent(models.Model):
+    """An event answered `accepted` and not yet processed (events/intake.py writes it,
+    events/processing.py turns it into an EngagementEvent and deletes it, in one
+    transaction). The gateway half of ingest, as Segment's and RudderStack's: the
+    request validates, deduplicates and stores here; resolving the person, creating or
+    merging leads, `last_engaged_at` and the rescore marks happen in a worker.
+
+    `message_id` is unique here as in EngagementEvent: a message is in at most one of
+    the two tables while it waits, and the intake's check of both makes the answer
+    exact (intake.py says how). `event` holds the validated event as a JSON array
+    (intake.py's _payload). No foreign key to the API key: the worker reads the key
+    if it is still there, and the insert saves a check per row."""
+
+    message_id = models.CharField(max_length=200, unique=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=10, choices=EventSource.choices, default=EventSource.API)
+    api_key = models.ForeignKey(
+        ApiKey,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    event = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"incoming {self.message_id}"

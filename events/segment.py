@@ -22,7 +22,7 @@ from leads import access
 from .api import json_response, read_request_json
 from .auth import find_api_key
 from .event_types import canonical_event
-from .ingest import record_events
+from .intake import accept_events
 from .models import EventSource, Scope
 from .throttling import take_bad_key_slot, take_request_slot
 from .validation import (
@@ -155,7 +155,7 @@ def _handle(request, call: str) -> HttpResponse:
             fields.update({f"{prefix}{name}": problems for name, problems in errors.items()})
         else:
             events.append(event)
-    record_events(events=events, source=EventSource.SEGMENT, api_key=api_key)
+    accept_events(events=events, source=EventSource.SEGMENT, api_key=api_key)
     if fields:
         first = next(iter(fields))
         return _error(400, "invalid", f"{first}: {fields[first][0]}", fields)

@@ -7,7 +7,7 @@ import string
 from django.db import transaction
 from django.utils import timezone
 
-from .ingest import record_events
+from .intake import accept_events
 from .models import ApiKey, Scope
 from .validation import validate_event
 
@@ -80,7 +80,8 @@ def revoke_api_key(*, api_key: ApiKey, actor=None) -> ApiKey:
 
 def ingest_batch(*, items: list, api_key: ApiKey | None, source: str = "api") -> dict:
     """Validate and store native events (`POST /api/v1/events`): valid events are stored
-    even when others are rejected; returns the reply body of CONTRACT.md."""
+    even when others are rejected (processed after the answer: intake.py); returns the
+    reply body of CONTRACT.md."""
     now = timezone.now()
     results: list[dict] = []
     valid = []
@@ -91,7 +92,7 @@ def ingest_batch(*, items: list, api_key: ApiKey | None, source: str = "api") ->
         else:
             results.append({"index": index, "message_id": event.message_id, "status": None, "errors": {}})
             valid.append((index, event))
-    statuses = record_events(events=[event for _, event in valid], source=source, api_key=api_key)
+    statuses = accept_events(events=[event for _, event in valid], source=source, api_key=api_key)
     for (index, _event), status in zip(valid, statuses, strict=True):
         results[index]["status"] = status
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0}

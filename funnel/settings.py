@@ -383,5 +383,22 @@ FUNNEL_SCORE_HALF_LIFE_DAYS = float(os.environ.get("FUNNEL_SCORE_HALF_LIFE_DAYS"
 FUNNEL_RESCORE_LEASE_SECONDS = float(os.environ.get("FUNNEL_RESCORE_LEASE_SECONDS", "60"))
 FUNNEL_RESCORE_CHUNK = int(os.environ.get("FUNNEL_RESCORE_CHUNK", "500"))
 FUNNEL_RESCORE_JOB_BATCH = int(os.environ.get("FUNNEL_RESCORE_JOB_BATCH", "20000"))
+# Ingest: on PostgreSQL a request stores events in the intake and a worker processes them
+# (events/intake.py); INLINE processes them in the request's process (the test suite),
+# PROCESS_BATCH is how many a worker claims at a time, SWEEP_SECONDS how often beat rings
+# for events whose doorbell was lost or whose worker died.
+FUNNEL_INGEST_DEFERRED = env_bool("FUNNEL_INGEST_DEFERRED", True)
+FUNNEL_INGEST_INLINE = env_bool("FUNNEL_INGEST_INLINE", False)
+FUNNEL_INGEST_PROCESS_BATCH = int(os.environ.get("FUNNEL_INGEST_PROCESS_BATCH", "1000"))
+FUNNEL_INGEST_SWEEP_SECONDS = float(os.environ.get("FUNNEL_INGEST_SWEEP_SECONDS", "10"))
+# The ingest processing has a queue and a worker of its own (Procfile, docker-compose): it
+# waits at times for a rescore's row locks, and must not hold up the rescore's own tasks
+# (the MQL alerts wait for those) while it does.
+INGEST_QUEUE = "ingest"
+CELERY_TASK_ROUTES = {"events.process_incoming": {"queue": INGEST_QUEUE}}
+CELERY_BEAT_SCHEDULE["events-process-incoming"] = {
+    "task": "events.process_incoming",
+    "schedule": FUNNEL_INGEST_SWEEP_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["scoring-sweep"] = {"task": "scoring.sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["scoring-decay"] = {"task": "scoring.apply_decay", "schedule": 3600.0}

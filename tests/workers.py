@@ -32,7 +32,7 @@ def worker_env(**overrides) -> dict:
     return env
 
 
-def start_worker(*, queues: str | None = None, concurrency: int = 1, log_path: Path | None = None, **env):
+def start_worker(*, queues: str | None = "celery,ingest", concurrency: int = 1, log_path: Path | None = None, **env):
     log = open(log_path or (Path(settings.VAR_DIR) / f"worker-{os.getpid()}-{time.time_ns()}.log"), "wb")
     command = [
         sys.executable,

@@ -65,8 +65,14 @@ def rescore_leads(*, lead_ids: Iterable[int], cause: str, as_of: datetime | None
 
     The leads' rows are locked first, in id order (the order every writer uses), so a
     rep's stage move waits for us or we for it, and no two rescores of one lead
-    interleave. On PostgreSQL the chunk is one set-based statement; elsewhere the
-    reference runs lead by lead.
+    interleave. On PostgreSQL the lock is FOR NO KEY UPDATE: it still excludes every
+    other writer of a lead (moves, merges, erasures and other rescores take FOR UPDATE
+    or this same lock), but not the FOR KEY SHARE that storing an event takes (its
+    foreign-key check, the ingest processing's lock against merges). A rescore and the
+    ingest of new events for its leads no longer wait for each other: the events' marks
+    bump the generation the rescore claimed, so the next rescore counts them. On
+    PostgreSQL the chunk is one set-based statement; elsewhere the reference runs lead
+    by lead.
     """
     ids = sorted({int(lead_id) for lead_id in lead_ids})
     outcome = RescoreOutcome()
@@ -109,7 +115,7 @@ def _lock_in_id_order(ids: list[int]) -> list[tuple]:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT id, stage, stage_entered_at FROM leads_lead "
-                "WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE",
+                "WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE",
                 [score_sql.array_literal(ids)],
             )
             return cursor.fetchall()

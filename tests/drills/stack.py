@@ -105,9 +105,14 @@ def start_gunicorn(*, env: dict, workers: int = 2, name: str = "gunicorn") -> tu
     raise RuntimeError("gunicorn did not come up")
 
 
-def start_celery_worker(*, env: dict, name: str = "worker", concurrency: int = 1) -> subprocess.Popen:
+def start_celery_worker(
+    *, env: dict, name: str = "worker", concurrency: int = 1, beat: bool = False
+) -> subprocess.Popen:
+    """A worker; with `beat`, beat runs inside it (its sweeps ring for what a dead worker left)."""
     command = [sys.executable, "-m", "celery", "-A", "funnel", "worker", "--loglevel=INFO"]
-    command += [f"--concurrency={concurrency}", "--pool=prefork"]
+    command += [f"--concurrency={concurrency}", "--pool=prefork", "--queues=celery,ingest"]
+    if beat:
+        command += ["--beat", f"--schedule={log_path(name + '-beat').with_suffix('.schedule')}"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     with open(log_path(name), "wb") as log:
         return subprocess.Popen(

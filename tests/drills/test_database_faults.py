@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from events.models import EngagementEvent
+from events.models import EngagementEvent, IncomingEvent
+from events.processing import process_all_incoming_events
 from leads.models import Lead
 from scoring.models import RescoreJob, RescoreJobStatus
 from scoring.services import start_full_rescore
@@ -79,12 +80,16 @@ def test_the_web_connection_terminated_mid_batch_answers_503_and_the_retry_store
     finally:
         redis.stop()
 
+    # No worker runs in this drill: what the answers stored is processed here, as one would.
+    waiting = IncomingEvent.objects.count()
+    process_all_incoming_events()
     stored = EngagementEvent.objects.filter(message_id__startswith="pw-").count()
     emails = {event["email"] for event in events}
     report(
         "web connection terminated mid-batch",
         kills=len(kills),
         sent=len(events),
+        waiting_in_intake=waiting,
         stored=stored,
         accepted=tally.events["accepted"],
         duplicates=tally.events["duplicate"],
@@ -162,7 +167,7 @@ def test_a_read_only_database_refuses_a_batch_whole_with_503_and_takes_it_once_w
             terminate_backends()  # the web's connections come back read-only
             try:
                 refused = send_in_parallel(base, drill_key, split(events, clients=1, batch=500), budget=3)
-                stored_meanwhile = EngagementEvent.objects.count()
+                stored_meanwhile = EngagementEvent.objects.count() + IncomingEvent.objects.count()
                 leads_meanwhile = Lead.objects.count()
             finally:
                 with connection.cursor() as cursor:
@@ -171,6 +176,7 @@ def test_a_read_only_database_refuses_a_batch_whole_with_503_and_takes_it_once_w
             taken = send_in_parallel(base, drill_key, split(events, clients=1, batch=500), budget=30)
     finally:
         redis.stop()
+    process_all_incoming_events()  # no worker in this drill
     report(
         "read-only database during ingest",
         sent=len(events),

@@ -10,7 +10,7 @@ import time
 import pytest
 from django.db.models import Count
 
-from events.models import EngagementEvent
+from events.models import EngagementEvent, IncomingEvent
 from leads.models import Lead
 from leads.stages import Stage
 from sales.models import SalesAlert
@@ -65,7 +65,12 @@ def test_redis_restarts_during_ingest_lose_nothing_and_stop_nothing(drill_key):
                 budget=10,
             )
             scored = wait_for(
-                lambda: not RescoreMark.pending().exists() and SalesAlert.objects.count() >= len(hot), timeout=40
+                lambda: (
+                    not IncomingEvent.objects.exists()
+                    and not RescoreMark.pending().exists()
+                    and SalesAlert.objects.count() >= len(hot)
+                ),
+                timeout=40,
             )
             worker_alive, web_alive = worker.poll() is None, server.poll() is None
     finally:

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.db.models import Count
 
-from events.models import EngagementEvent
+from events.models import EngagementEvent, IncomingEvent
 from leads.models import Lead
 from leads.selectors import pipeline_counts
 from sales.models import SalesAlert
@@ -37,7 +37,9 @@ def test_two_webs_two_workers_four_overlapping_clients_and_a_killed_worker_lose_
     first_web, first_base = start_gunicorn(env=env, name="two-web-a")
     second_web, second_base = start_gunicorn(env=env, name="two-web-b")
     victim = start_celery_worker(env=env, name="two-worker-a")
-    survivor = start_celery_worker(env=env, name="two-worker-b")
+    # The survivor runs beat too, as a deployment does: the intake's sweep rings for the
+    # events the victim had claimed when it was killed, after the answers.
+    survivor = start_celery_worker(env={**env, "FUNNEL_INGEST_SWEEP_SECONDS": "2"}, name="two-worker-b", beat=True)
     events, hot = drill_events(leads=1600, hot_every=25, prefix="tw")
     batches = [events[start : start + 100] for start in range(0, len(events), 100)]
     # Client k posts every batch whose index ≡ k or k+1 (mod 4): each batch twice, in two orders.
@@ -59,11 +61,17 @@ def test_two_webs_two_workers_four_overlapping_clients_and_a_killed_worker_lose_
             for thread in threads:
                 thread.start()
             wait_for(lambda: tally.events["accepted"] >= len(events) // 2, timeout=30, interval=0.05)
+            waiting_at_kill = IncomingEvent.objects.count()  # answered, not yet processed
             stop_process(victim, kill=True)
             for thread in threads:
                 thread.join()
             settled = wait_for(
-                lambda: not RescoreMark.pending().exists() and SalesAlert.objects.count() >= len(hot), timeout=45
+                lambda: (
+                    not IncomingEvent.objects.exists()
+                    and not RescoreMark.pending().exists()
+                    and SalesAlert.objects.count() >= len(hot)
+                ),
+                timeout=45,
             )
             webs_alive = first_web.poll() is None and second_web.poll() is None
     finally:
@@ -79,6 +87,7 @@ def test_two_webs_two_workers_four_overlapping_clients_and_a_killed_worker_lose_
         "two webs, two workers, four overlapping clients, one worker killed",
         sent=sum(len(batch) for plan in plans for batch in plan),
         unique=len(events),
+        waiting_in_intake_at_kill=waiting_at_kill,
         stored=stored,
         accepted=tally.events["accepted"],
         duplicates=tally.events["duplicate"],

@@ -27,7 +27,9 @@ def ingest_concurrently(tmp_path, *batches) -> list[dict]:
         processes.append(
             subprocess.Popen(
                 [sys.executable, str(SCRIPT), str(path), str(start_at)],
-                env=worker_env(),
+                # Each process also processes what it stored (and what the other left):
+                # the two race for the intake as two workers do.
+                env={**worker_env(), "FUNNEL_INGEST_INLINE": "1"},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )

@@ -1,0 +1,101 @@
+"""The processing half of ingest: what intake.py stored, turned into engagement.
+
+A worker claims the oldest waiting IncomingEvents (`FOR UPDATE SKIP LOCKED`: two
+workers never claim the same rows), runs them through the set-based path of
+ingest.py (the people resolved, leads created or merged, the EngagementEvents stored,
+`last_engaged_at` moved, the leads marked for rescoring) and deletes the intake rows,
+all in one transaction: an event is processed once and completely, or not at all and
+left for the next claim. EngagementEvent's unique message_id keeps it stored once
+even if a message were somehow processed twice.
+
+The request answered already; an event the processing finds stored (imported by
+another path meanwhile) is dropped as the duplicate it is.
+"""
+
+import logging
+import time
+from datetime import datetime
+from itertools import groupby
+
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+
+from .doorbell import ring_processing_doorbell
+from .ingest import record_events
+from .models import ApiKey, IncomingEvent
+from .validation import Event
+
+logger = logging.getLogger(__name__)
+
+INCOMING = IncomingEvent._meta.db_table
+
+
+def process_incoming_events(*, limit: int | None = None) -> int:
+    """Process up to `limit` (FUNNEL_INGEST_PROCESS_BATCH) waiting events, oldest first;
+    returns how many were claimed (0: nothing waits that another worker does not hold)."""
+    if connection.vendor != "postgresql":
+        return 0  # elsewhere ingest stores synchronously (intake.deferred): nothing ever waits
+    limit = limit or settings.FUNNEL_INGEST_PROCESS_BATCH
+    with transaction.atomic(), connection.cursor() as django_cursor:
+        cursor = django_cursor.cursor
+        cursor.execute(
+            f"SELECT id, source, api_key_id, event::text FROM {INCOMING} ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+            [limit],
+        )
+        rows = cursor.fetchall()
+        if not rows:
+            return 0
+        key_ids = {api_key_id for _, _, api_key_id, _ in rows if api_key_id is not None}
+        keys = {key.pk: key for key in ApiKey.objects.filter(pk__in=key_ids)} if key_ids else {}
+        # One call per run of rows from one source and key (who acts, for the trail and
+        # a public key's limits), in arrival order.
+        for (source, api_key_id), run in groupby(rows, key=lambda row: (row[1], row[2])):
+            record_events(
+                events=[_event(orjson.loads(text)) for *_, text in run],
+                source=source,
+                api_key=keys.get(api_key_id),
+            )
+        cursor.execute(f"DELETE FROM {INCOMING} WHERE id = ANY(%s)", [[row[0] for row in rows]])
+    return len(rows)
+
+
+def process_all_incoming_events() -> int:
+    """Process until nothing is left to claim; returns how many were processed."""
+    total = 0
+    while processed := process_incoming_events():
+        total += processed
+    return total
+
+
+def process_incoming_for_a_while(*, seconds: float = 1.0) -> int:
+    """A worker's task: process claims until nothing is left or `seconds` have passed,
+    then, if events may be left, ring again and return. The rescore's tasks share the
+    workers: under a steady flood a task that never ended would starve them, and the
+    MQL alerts wait for the rescore."""
+    began = time.monotonic()
+    total = 0
+    limit = settings.FUNNEL_INGEST_PROCESS_BATCH
+    while processed := process_incoming_events(limit=limit):
+        total += processed
+        if processed < limit:
+            return total
+        if time.monotonic() - began > seconds:
+            ring_processing_doorbell()
+            return total
+    return total
+
+
+def _event(payload: list) -> Event:
+    message_id, event_type, occurred_at, email, external_id, anonymous_id, traits, properties = payload
+    return Event(
+        message_id=message_id,
+        type=event_type,
+        occurred_at=datetime.fromisoformat(occurred_at),
+        properties=properties,
+        properties_json=orjson.dumps(properties).decode(),
+        email=email,
+        external_id=external_id,
+        anonymous_id=anonymous_id,
+        traits=traits or {},
+    )
