@@ -111,7 +111,7 @@ def test_replaying_a_small_history_into_an_empty_database_gives_identical_scores
     alerts = small_history()
     assert alerts >= 6
     lines = run_replay(empty_database)
-    assert "leads compared 12, identical 12" in lines[-2]
+    assert "leads compared 12, identical 12" in lines[-2], lines
     assert lines[-1] == "identical 1.000", lines
 
 

@@ -16,8 +16,9 @@ from django.db import transaction
 
 from ..actors import Actor
 from ..locks import lock_lead
-from ..models import Lead
+from ..models import ChangeKind, Lead
 from ..stages import Stage, StageMoveRefused
+from ..trail import record_lead_change
 from . import announcements
 from .moves import move_lead
 
@@ -72,6 +73,21 @@ def cross_mql_threshold(*, lead_id: int, score: int, contributions: list, mql_th
         logger.info("Lead %s did not move to MQL: %s", lead_id, refused.message)
         return False
     return True
+
+
+def record_rearmed(*, lead_id: int, score: int, recycle_threshold: int, at) -> None:
+    """The trail of re-arming (the set-based scorer writes the same row in SQL): also when
+    the score did not change, so a replay of the log knows this rescore happened."""
+    record_lead_change(
+        lead=lead_id,
+        actor=Actor.system("scoring"),
+        kind=ChangeKind.MQL_REARMED,
+        field="mql_armed",
+        old="no",
+        new="yes",
+        reason=f"Score {score} is below the recycle threshold {recycle_threshold}",
+        occurred_at=at,
+    )
 
 
 def note_scores_below_recycle(*, lead_ids) -> None:

@@ -148,6 +148,8 @@ def _store_scores_one_by_one(*, lead_ids, rules, as_of, cause, thresholds: Scori
         armed = lifecycle.armed_after(armed=lead.mql_armed, score=result.score, recycle_threshold=recycle)
         if result.score != lead.score or armed != lead.mql_armed:
             Lead.objects.filter(pk=lead.pk).update(score=result.score, mql_armed=armed)
+        if armed and not lead.mql_armed:
+            lifecycle.record_rearmed(lead_id=lead.pk, score=result.score, recycle_threshold=recycle, at=as_of)
         if result.score != lead.score:
             ScoreChange.objects.create(
                 lead=lead,
