@@ -93,6 +93,16 @@ def timeline(source) -> Iterator[tuple[datetime, int, object]]:
 
 def replay_timeline(source, *, say) -> int:
     deals = {(row["lead_id"], row["cycle"]): row for row in _rows(source, "SELECT * FROM leads_deal")}
+    # Leads whose recycles the source never counted: their history was written by a loader
+    # that bypassed the lifecycle's counters (generate_load), and is replayed the same way.
+    uncounted = {
+        row["id"]
+        for row in _rows(
+            source,
+            "SELECT l.id FROM leads_lead l JOIN (SELECT lead_id, count(*) AS n FROM leads_stagetransition "
+            "WHERE kind = 'fall_back' GROUP BY lead_id) fell ON fell.lead_id = l.id WHERE l.recycle_count < fell.n",
+        )
+    }
     steps = 0
     pending_moves: list[dict] = []
     for moment, kind, payload in timeline(source):
@@ -101,7 +111,7 @@ def replay_timeline(source, *, say) -> int:
             pending_moves.append(payload)
             continue
         if pending_moves:
-            _apply_system_moves(pending_moves)
+            _apply_system_moves(pending_moves, uncounted=uncounted)
             pending_moves = []
         if kind == RULES:
             _apply_rule_version(payload)
@@ -118,7 +128,7 @@ def replay_timeline(source, *, say) -> int:
         if steps % 1000 == 0 and moment is not END_OF_TIME:
             say(f"  {steps:,} steps, at {moment:%Y-%m-%d %H:%M:%S}")
     if pending_moves:
-        _apply_system_moves(pending_moves)
+        _apply_system_moves(pending_moves, uncounted=uncounted)
     return steps
 
 
@@ -156,10 +166,11 @@ def _actor(row: dict) -> Actor:
     return Actor.system(row["actor_label"] or "replay")
 
 
-def _apply_system_moves(rows: list[dict]) -> None:
+def _apply_system_moves(rows: list[dict], *, uncounted: set[int]) -> None:
     """Moves the system made but the scorer did not (an import, a loaded history): in one
-    set-based write (record_past_moves) for the leads no alert waits on; one by one, as
-    they happened live, for the others (their open alert closes)."""
+    set-based write (record_past_moves, with the kinds as recorded: generate_load writes
+    jumps without a reason, which a live move would refuse) for the leads no alert waits
+    on; one by one, as they happened live, for the others (their open alert closes)."""
     lead_ids = {row["lead_id"] for row in rows}
     with_alert = set(
         SalesAlert.objects.filter(lead_id__in=lead_ids, status=AlertStatus.OPEN).values_list("lead_id", flat=True)
@@ -179,11 +190,15 @@ def _apply_system_moves(rows: list[dict]) -> None:
                 new_cycle=row["kind"] == "new_cycle",
                 reason=row["reason"],
                 reason_code=row["reason_code"],
+                kind=row["kind"],
             )
         )
     with transaction.atomic():
         try:
-            record_past_moves(moves=past)
+            record_past_moves(moves={lead: moves for lead, moves in past.items() if lead.pk not in uncounted})
+            record_past_moves(
+                moves={lead: moves for lead, moves in past.items() if lead.pk in uncounted}, counters=False
+            )
         except StageMoveRefused:
             transaction.set_rollback(True)
             refused = True

@@ -75,9 +75,10 @@ def cross_mql_threshold(*, lead_id: int, score: int, contributions: list, mql_th
     return True
 
 
-def record_rearmed(*, lead_id: int, score: int, recycle_threshold: int, at) -> None:
-    """The trail of re-arming (the set-based scorer writes the same row in SQL): also when
-    the score did not change, so a replay of the log knows this rescore happened."""
+def record_rearmed(*, lead_id: int, reason: str, at) -> None:
+    """The trail of re-arming, by a score below the recycle threshold (the set-based
+    scorer writes the same row in SQL) or a new cycle: also when the score did not change,
+    so a replay of the log knows this rescore happened."""
     record_lead_change(
         lead=lead_id,
         actor=Actor.system("scoring"),
@@ -85,7 +86,7 @@ def record_rearmed(*, lead_id: int, score: int, recycle_threshold: int, at) -> N
         field="mql_armed",
         old="no",
         new="yes",
-        reason=f"Score {score} is below the recycle threshold {recycle_threshold}",
+        reason=reason,
         occurred_at=at,
     )
 
