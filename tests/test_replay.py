@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from events.services import ingest_batch
+from funnel.load import generate_load
 from leads.actors import Actor
 from leads.lifecycle import lose_lead, qualify_lead, send_back_to_nurture, win_lead
 from leads.models import Lead
@@ -199,6 +200,34 @@ def test_sales_decisions_are_replayed_as_such_so_alerts_and_deals_end_in_the_sam
     assert rows_of(empty_database, statuses) == rows_of(source_url(), statuses)
     deals = "SELECT lead_id, cycle, status, value, currency FROM leads_deal ORDER BY lead_id"
     assert rows_of(empty_database, deals) == rows_of(source_url(), deals)
+
+
+def test_a_history_loaded_by_generate_load_replays_identically(empty_database):
+    """generate_load writes stage paths directly (jumps without a reason, recycles not
+    counted): the replay leaves what the loader left, and the scorer then agrees."""
+    need_postgres()
+    install_default_rules()
+    generate_load(leads=300, events=3000, seed=7)
+    rescore_leads(lead_ids=Lead.objects.values_list("pk", flat=True), cause="rescore --all")
+    assert SalesAlert.objects.exists()
+
+    lines = run_replay(empty_database)
+
+    assert lines[-2:] == ["leads compared 300, identical 300", "identical 1.000"], lines[-8:]
+
+
+def test_the_replay_names_each_lead_that_differs_and_in_what(empty_database):
+    need_postgres()
+    install_default_rules()
+    post([(f"lead-{n}@replay.example", "form_submitted", {"form": "demo-request"}) for n in range(3)])
+    tampered = Lead.objects.get(email="lead-1@replay.example")
+    Lead.objects.filter(pk=tampered.pk).update(score=99)  # not what its events give
+
+    lines = run_replay(empty_database)
+
+    assert f"  lead {tampered.pk} differs in score: source 99 · replay 40" in lines
+    assert "leads differing, by what differs: score 1" in lines
+    assert lines[-2:] == ["leads compared 3, identical 2", "identical 0.667"]
 
 
 def test_replay_refuses_a_database_that_already_holds_leads(lead):
