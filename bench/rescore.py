@@ -29,7 +29,8 @@ from urllib.parse import urlparse, urlunparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = "funnel_bench_rescore"
+# BENCH_DATABASE names another database, so two people can run it side by side.
+BENCH_DB = os.environ.get("BENCH_DATABASE", "funnel_bench_rescore")
 
 BASELINE_SQL = """
 WITH rules (rule, type, points, cap, half_life) AS (VALUES
@@ -317,12 +318,25 @@ def main() -> int:
         cursor.execute("SELECT count(*) FROM sales_salesalert")
         alerts_before = cursor.fetchone()[0]
 
+    spent = {"statement": 0.0, "locks": 0.0, "other": 0.0}
+    counts = {"statement": 0, "locks": 0, "other": 0}
+
+    def where_the_time_goes(execute, sql, params, many, context):
+        kind = "statement" if sql.startswith("WITH rules") else "locks" if sql.endswith("FOR UPDATE") else "other"
+        begun = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent[kind] += time.perf_counter() - begun
+            counts[kind] += 1
+
     started = time.perf_counter()
-    while True:
-        run_rescore_job.apply(args=[job.pk])
-        job.refresh_from_db()
-        if job.status in ("done", "superseded"):
-            break
+    with connection.execute_wrapper(where_the_time_goes):
+        while True:
+            run_rescore_job.apply(args=[job.pk])
+            job.refresh_from_db()
+            if job.status in ("done", "superseded"):
+                break
     funnel_seconds = time.perf_counter() - started
 
     expected, baseline_seconds = baseline_scores(dsn, timezone.now())
@@ -343,6 +357,12 @@ def main() -> int:
     print(f"{'ratio funnel / baseline (target <= 2.0)':<58} {funnel_seconds / baseline_seconds:8.2f}")
     print(f"{'baseline storing the changed scores (UPDATE … FROM)':<58} {store_seconds:8.2f}")
     print(f"{'ratio funnel / storing baseline':<58} {funnel_seconds / store_seconds:8.2f}")
+    print(
+        f"where the job's time went: scoring statements {spent['statement']:.2f} s ({counts['statement']}), "
+        f"row locks {spent['locks']:.2f} s ({counts['locks']}), other queries (crossings: moves, transitions, "
+        f"alerts; the job's bookkeeping) {spent['other']:.2f} s ({counts['other']}), Python and commits "
+        f"{funnel_seconds - sum(spent.values()):.2f} s"
+    )
     print(
         f"batch {settings.FUNNEL_RESCORE_JOB_BATCH:,} leads; {changed:,} scores changed (history rows written); "
         f"{alerts:,} new MQL crossings handled; scores equal to the baseline: {exact:,}/{len(expected):,} "

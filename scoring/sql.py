@@ -96,6 +96,7 @@ def scores_cte(
     as_of_param: str,
     explain_when: str = "true",
     cycle_as_of: bool = False,
+    may_cross_stages_param: str | None = None,
 ) -> str:
     """CTEs ending in `scores(id, old_score, score, contributions)` for the chunk's leads.
 
@@ -104,8 +105,19 @@ def scores_cte(
     them is the dearest part, and an unchanged score needs no new explanation.
 
     `cycle_as_of`: the window starts at the last new cycle up to `as_of` (a score at a
-    past moment, for the likelihood model's training), not at the lead's latest one."""
+    past moment, for the likelihood model's training), not at the lead's latest one.
+
+    `may_cross_stages_param` (the stages a lead may cross from): `scores.may_cross` then
+    says whether the lead may cross the MQL threshold (leads.lifecycle.may_cross_mql, as
+    read in this statement's snapshot); without it, false. `scores.armed` is the lead's
+    `mql_armed` as read."""
     cycle_filter = f" AND t.occurred_at <= {as_of_param}" if cycle_as_of else ""
+    may_cross = "false"
+    if may_cross_stages_param:
+        may_cross = (
+            "(l.mql_armed AND l.email IS NOT NULL AND l.email <> '' "
+            f"AND l.stage = ANY({may_cross_stages_param}) AND l.merged_into_id IS NULL AND l.erased_at IS NULL)"
+        )
     behaviour = [r for r in rules if r.is_behaviour]
     fit = [r for r in rules if not r.is_behaviour]
     # `ordinal` is the rule's place in `rules` (the marketer's order): the explanation
@@ -123,13 +135,16 @@ def scores_cte(
     ctes = [
         f"rules (rule_id, version, label, kind, event_type, points, cap, half_life, ordinal) AS (VALUES {rule_rows})",
         f"""chunk AS (
-            SELECT l.id, l.score AS old_score, l.attributes, l.email, l.first_name, l.last_name, l.company,
+            SELECT l.id, l.score AS old_score, l.mql_armed AS armed, {may_cross} AS may_cross,
+                   l.attributes, l.email, l.first_name, l.last_name, l.company,
                    l.job_title, l.phone, l.country, l.company_size, l.source, l.utm_source, l.utm_medium,
                    l.utm_campaign, l.utm_term, l.utm_content,
                    CASE WHEN l.cycle > 1 THEN (
                        SELECT max(t.occurred_at) FROM leads_stagetransition t
                        WHERE t.lead_id = l.id AND t.kind = 'new_cycle'{cycle_filter}) END AS window_start
             FROM (SELECT DISTINCT unnest({lead_ids_param}) AS id) ids JOIN leads_lead l ON l.id = ids.id)""",
+        # Only leads in a later cycle have a window: a small table the events meet by hash.
+        "windows AS (SELECT id, window_start FROM chunk WHERE window_start IS NOT NULL)",
     ]
     per_rule_parts = []
     if behaviour:
@@ -144,10 +159,10 @@ def scores_cte(
                            PARTITION BY e.lead_id, r.rule_id, (e.occurred_at AT TIME ZONE 'UTC')::date
                            ORDER BY e.occurred_at, e.id) AS nth
                 FROM events_engagementevent e
-                JOIN chunk l ON l.id = e.lead_id
                 JOIN rules r ON r.kind = 'behaviour' AND r.event_type = e.type
+                LEFT JOIN windows w ON w.id = e.lead_id
                 WHERE e.lead_id = ANY({lead_ids_param}) AND e.occurred_at <= {as_of_param}
-                  AND (l.window_start IS NULL OR e.occurred_at >= l.window_start)
+                  AND (w.window_start IS NULL OR e.occurred_at >= w.window_start)
                   AND CASE r.rule_id {matches} ELSE false END)""",
             f"""behaviour AS (
                 SELECT h.lead_id, h.rule_id, min(h.points) AS rule_points,
@@ -178,7 +193,8 @@ def scores_cte(
         f"per_rule (lead_id, rule_id, points, value, events, capped) AS ({' UNION ALL '.join(per_rule_parts)})",
         """per_lead AS (SELECT lead_id, sum(value) AS total FROM per_rule GROUP BY lead_id)""",
         """totals AS (
-            SELECT c.id, c.old_score, COALESCE(greatest(0, floor(p.total + 0.5))::int, 0) AS score
+            SELECT c.id, c.old_score, c.armed, c.may_cross,
+                   COALESCE(greatest(0, floor(p.total + 0.5))::int, 0) AS score
             FROM chunk c LEFT JOIN per_lead p ON p.lead_id = c.id)""",
         f"""explained AS (
             SELECT p.lead_id,
@@ -190,7 +206,8 @@ def scores_cte(
             WHERE p.lead_id IN (SELECT s.id FROM totals s WHERE {explain_when})
             GROUP BY p.lead_id)""",
         """scores AS (
-            SELECT t.id, t.old_score, t.score, COALESCE(x.contributions, '[]'::jsonb) AS contributions
+            SELECT t.id, t.old_score, t.score, t.armed, t.may_cross,
+                   COALESCE(x.contributions, '[]'::jsonb) AS contributions
             FROM totals t LEFT JOIN explained x ON x.lead_id = t.id)""",
     ]
     return "WITH " + ",\n".join(ctes)
@@ -245,14 +262,18 @@ def rescore_statement(
         params=params,
         lead_ids_param=lead_ids_param,
         as_of_param=as_of_param,
-        explain_when=f"s.score <> s.old_score OR s.score >= {mql_param}",
+        # Explained: what is written to the history, and what may cross.
+        explain_when=f"s.score <> s.old_score OR (s.score >= {mql_param} AND s.may_cross)",
+        may_cross_stages_param=f"{stages_param}::text[]",
     )
+    # The locked rows cannot change under us, so what `chunk` read is what is stored:
+    # only the changed rows are touched, found by primary key.
     sql += f""",
         stored AS (
             UPDATE leads_lead l
-            SET score = s.score, mql_armed = (l.mql_armed OR s.score < {recycle_param})
+            SET score = s.score, mql_armed = (s.armed OR s.score < {recycle_param})
             FROM scores s
-            WHERE l.id = s.id AND (l.score <> s.score OR (NOT l.mql_armed AND s.score < {recycle_param}))
+            WHERE l.id = s.id AND (s.old_score <> s.score OR (NOT s.armed AND s.score < {recycle_param}))
             RETURNING l.id),
         rearmed AS (
             -- The trail of re-arming (leads.LeadChange), also when the score did not change:
@@ -275,9 +296,6 @@ def rescore_statement(
             WHERE a.lead_id = s.id AND a.status = 'open' AND NOT a.decayed_below_recycle
               AND s.score < {recycle_param}
             RETURNING a.id)
-        SELECT s.id, s.score, s.contributions
-        FROM scores s JOIN leads_lead l ON l.id = s.id
-        WHERE s.score >= {mql_param} AND l.mql_armed AND l.email IS NOT NULL AND l.email <> ''
-          AND l.stage = ANY({stages_param}::text[]) AND l.merged_into_id IS NULL AND l.erased_at IS NULL
+        SELECT s.id, s.score, s.contributions FROM scores s WHERE s.score >= {mql_param} AND s.may_cross
     """
     return sql, params.values

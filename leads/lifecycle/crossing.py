@@ -10,6 +10,7 @@ threshold does (CONTRACT "MQL crossing"):
   cycle, crossing): a second attempt at the same crossing rolls the move back.
 """
 
+import copy
 import logging
 
 from django.db import transaction
@@ -56,8 +57,13 @@ def cross_mql_threshold(*, lead_id: int, score: int, contributions: list, mql_th
                 return False
             crossing = lead.mql_crossings + 1
             Lead.objects.filter(pk=lead.pk).update(mql_crossings=crossing, mql_armed=False)
+            # The row is locked and was just read: the move works on a copy of it instead of
+            # reading it again; the crossing is announced with the lead as it was read.
+            moving = copy.copy(lead)
+            moving.mql_crossings, moving.mql_armed = crossing, False
             transition = move_lead(
-                lead=lead.pk,
+                lead=moving,
+                already_locked=True,
                 to=Stage.MQL,
                 actor=Actor.system(f"score {score}"),
                 reason=f"Score {score} crossed the MQL threshold {mql_threshold}",

@@ -29,19 +29,25 @@ def move_lead(
     expected_from: str | None = None,
     occurred_at: datetime | None = None,
     owner=None,
+    already_locked: bool = False,
 ) -> StageTransition:
     """Move a lead to stage `to`, or raise StageMoveRefused.
 
     The lead's row is locked for the whole move, so two moves of one lead never
     interleave: the second sees the first one's stage and is judged against it.
     `expected_from` refuses the move if the lead is no longer where the caller saw it.
+    `already_locked`: `lead` is a Lead the caller read with `lock_lead` in this
+    transaction, so it is current and is used (and updated) as it is, without a second
+    read of the row.
     """
+    if already_locked and not isinstance(lead, Lead):
+        raise TypeError("already_locked needs the locked Lead, not its id")
     lead_id = lead if isinstance(lead, int) else lead.pk
     # No savepoint inside a caller's transaction (two round trips on every move, and a
     # crossing moves inside the scorer's transaction): a refusal is decided before any
     # write and raised after the block, so it leaves the caller's transaction usable.
     with transaction.atomic(savepoint=False):
-        locked = lock_lead(lead_id=lead_id)
+        locked = lead if already_locked else lock_lead(lead_id=lead_id)
         try:
             move = _allowed_move(locked, to=to, reason=reason, new_cycle=new_cycle, expected_from=expected_from)
         except StageMoveRefused as refusal:
@@ -53,7 +59,7 @@ def move_lead(
             )
     if refused is not None:
         raise refused
-    if isinstance(lead, Lead):
+    if isinstance(lead, Lead) and not already_locked:
         # Keep the caller's object truthful after the move.
         for field in ("stage", "stage_entered_at", "recycle_count", "mql_armed", "cycle", "mql_crossings", "owner_id"):
             setattr(lead, field, getattr(locked, field))

@@ -133,6 +133,7 @@ def _store_scores_set_based(*, lead_ids, rules, as_of, cause, thresholds: Scorin
         # Sorting a batch's events for the daily caps spills to disk at the default 4 MB;
         # LOCAL keeps the setting to this transaction.
         cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(statement, params)
         rows = cursor.fetchall()
     return [(lead_id, score, score_sql.decode_json(contributions)) for lead_id, score, contributions in rows]
