@@ -195,6 +195,9 @@ class LeadMerge(models.Model):
     actor_label = models.CharField(max_length=200, blank=True)
     reason = models.TextField(blank=True)
     events_moved = models.PositiveIntegerField(default=0)
+    # Which events it moved: a replay of the log (funnel/replay.py) gives each event to the
+    # lead it arrived for until the merge's moment.
+    moved_event_ids = models.JSONField(default=list, blank=True)
     merged_at = models.DateTimeField(default=timezone.now)
 
 
@@ -361,6 +364,7 @@ class ChangeKind(models.TextChoices):
     DEAL_EDIT = "deal_edit", "Deal edited"
     MERGE = "merge", "Merged"
     ERASURE = "erasure", "Erased"
+    MQL_REARMED = "mql_rearmed", "Armed for MQL again"
 
 
 class LeadChange(models.Model):

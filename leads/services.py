@@ -90,7 +90,7 @@ def merge_leads(*, survivor: Lead, merged: Lead, actor: Actor, reason: str = "")
             raise ValueError(f"Lead {keep.pk} is a tombstone; merge into lead {keep.merged_into_id} instead.")
         if gone.erased_at is None:
             record_leads_removed(leads=[gone])
-        # The events app moves the person's events (it answers how many it moved).
+        # The events app moves the person's events (it answers which it moved).
         moved = announcements.leads_merged(survivor_id=keep.pk, merged_id=gone.pk)
         gone.activities.update(lead_id=keep.pk)
         Lead.objects.filter(merged_into_id=gone.pk).update(merged_into_id=keep.pk)
@@ -100,7 +100,12 @@ def merge_leads(*, survivor: Lead, merged: Lead, actor: Actor, reason: str = "")
             keep.last_engaged_at = gone.last_engaged_at
             keep.save(update_fields=["last_engaged_at", "updated_at"])
         LeadMerge.objects.create(
-            survivor=keep, merged=gone, reason=reason, events_moved=moved, **actor.transition_fields()
+            survivor=keep,
+            merged=gone,
+            reason=reason,
+            events_moved=len(moved),
+            moved_event_ids=moved,
+            **actor.transition_fields(),
         )
         record_lead_change(
             lead=keep, actor=actor, kind=ChangeKind.MERGE, field="merged_lead", new=f"#{gone.pk}", reason=reason

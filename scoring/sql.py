@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import connection
 
 from leads.lifecycle import PRE_MQL_STAGES as LIFECYCLE_PRE_MQL_STAGES
+from leads.models import ActorKind, ChangeKind
 from leads.stages import STAGE_ORDER
 
 from .computation import FIT_FIELDS, SECONDS_PER_DAY, Condition, RuleSpec
@@ -274,6 +275,15 @@ def rescore_statement(
             FROM scores s
             WHERE l.id = s.id AND (s.old_score <> s.score OR (NOT s.armed AND s.score < {recycle_param}))
             RETURNING l.id),
+        rearmed AS (
+            -- The trail of re-arming (leads.LeadChange), also when the score did not change:
+            -- without it the log could not tell a replay that this rescore happened.
+            INSERT INTO leads_leadchange (lead_id, kind, field, old_value, new_value, reason, actor_kind,
+                                          actor_label, occurred_at)
+            SELECT s.id, {params.add(ChangeKind.MQL_REARMED)}, 'mql_armed', 'no', 'yes',
+                   'Score ' || s.score || ' is below the recycle threshold ' || {recycle_param}::text,
+                   {params.add(ActorKind.SYSTEM)}, 'scoring', {as_of_param}
+            FROM scores s WHERE NOT s.armed AND s.score < {recycle_param}),
         history AS (
             INSERT INTO scoring_scorechange (lead_id, old_score, new_score, contributions, cause, at)
             SELECT s.id, s.old_score, s.score, s.contributions, {cause_param}, {as_of_param}

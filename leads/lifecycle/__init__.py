@@ -21,7 +21,14 @@ from .announcements import (
     on_stage_change,
 )
 from .creation import FIRST_STAGES, create_lead, create_leads, first_stage
-from .crossing import PRE_MQL_STAGES, armed_after, cross_mql_threshold, may_cross_mql, note_scores_below_recycle
+from .crossing import (
+    PRE_MQL_STAGES,
+    armed_after,
+    cross_mql_threshold,
+    may_cross_mql,
+    note_scores_below_recycle,
+    record_rearmed,
+)
 from .deals import (
     DEAL_FIELDS,
     clean_deal,
@@ -55,6 +62,7 @@ __all__ = [
     "may_work_lead",
     "move_lead",
     "note_scores_below_recycle",
+    "record_rearmed",
     "on_deal_closed",
     "on_evidence_changed",
     "on_fell_below_recycle",

@@ -103,9 +103,12 @@ def fell_below_recycle(*, lead_ids: Iterable[int]) -> None:
             listener(lead_ids=ids)
 
 
-def leads_merged(*, survivor_id: int, merged_id: int) -> int:
-    """Returns how many rows the listeners moved to the survivor (the merge records it)."""
-    return sum(listener(survivor_id=survivor_id, merged_id=merged_id) or 0 for listener in _leads_merged)
+def leads_merged(*, survivor_id: int, merged_id: int) -> list[int]:
+    """Returns the ids of the events the listeners moved to the survivor (the merge
+    records them, so a replay of the log gives each event to the lead it arrived for)."""
+    return [
+        moved for listener in _leads_merged for moved in listener(survivor_id=survivor_id, merged_id=merged_id) or ()
+    ]
 
 
 def lead_erased(*, lead_ids: list[int]) -> None:

@@ -17,8 +17,9 @@ from django.db import transaction
 
 from ..actors import Actor
 from ..locks import lock_lead
-from ..models import Lead
+from ..models import ChangeKind, Lead
 from ..stages import Stage, StageMoveRefused
+from ..trail import record_lead_change
 from . import announcements
 from .moves import move_lead
 
@@ -78,6 +79,22 @@ def cross_mql_threshold(*, lead_id: int, score: int, contributions: list, mql_th
         logger.info("Lead %s did not move to MQL: %s", lead_id, refused.message)
         return False
     return True
+
+
+def record_rearmed(*, lead_id: int, reason: str, at) -> None:
+    """The trail of re-arming, by a score below the recycle threshold (the set-based
+    scorer writes the same row in SQL) or a new cycle: also when the score did not change,
+    so a replay of the log knows this rescore happened."""
+    record_lead_change(
+        lead=lead_id,
+        actor=Actor.system("scoring"),
+        kind=ChangeKind.MQL_REARMED,
+        field="mql_armed",
+        old="no",
+        new="yes",
+        reason=reason,
+        occurred_at=at,
+    )
 
 
 def note_scores_below_recycle(*, lead_ids) -> None:

@@ -74,14 +74,22 @@ def clean_deal(deal: dict | None) -> dict:
 
 
 def transition_lead(
-    *, lead: Lead, to: str, actor: Actor, reason: str = "", reason_code: str = "", deal: dict | None = None
+    *,
+    lead: Lead,
+    to: str,
+    actor: Actor,
+    reason: str = "",
+    reason_code: str = "",
+    deal: dict | None = None,
+    occurred_at=None,
 ):
     """A stage move asked for by a person or an API client, with the deal rules of the
     sales stages: qualifying (→ SQL) opens the cycle's deal, winning (SQL → customer)
     closes it won with its final value, losing (SQL → nurture) closes it lost.
 
     A rep moves only their own (or unowned) leads through the sales stages; an open MQL
-    alert is closed by the stage-change listener, as if accepted or rejected."""
+    alert is closed by the stage-change listener, as if accepted or rejected.
+    `occurred_at`: when the person decided (now; a replay of the log passes the recorded moment)."""
     fields = clean_deal(deal)
     with transaction.atomic():
         locked = lock_lead(lead_id=lead.pk)
@@ -95,9 +103,11 @@ def transition_lead(
         # Whoever takes an MQL into SAL/SQL becomes its owner, as accepting from the queue does.
         owner = access.owner_after_move(actor, locked, to)
         owner = owner if owner is not None and owner.pk != locked.owner_id else None
-        transition = move_lead(lead=locked, to=to, actor=actor, reason=reason, reason_code=reason_code, owner=owner)
+        now = occurred_at or timezone.now()
+        transition = move_lead(
+            lead=locked, to=to, actor=actor, reason=reason, reason_code=reason_code, owner=owner, occurred_at=now
+        )
         deal_owner = locked.owner or actor.user
-        now = timezone.now()
         if to == Stage.SQL:
             opened, _ = Deal.objects.update_or_create(
                 lead=locked, cycle=locked.cycle, defaults={"owner": deal_owner, "status": DealStatus.OPEN, **fields}

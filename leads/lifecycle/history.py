@@ -30,12 +30,19 @@ class PastMove:
     reason: str = ""
     reason_code: str = ""
     owner: object = None
+    # The kind a history already recorded (a replay of a log, funnel/replay): taken as
+    # it is, not judged again. Empty: judged by the rules, as a live move is.
+    kind: str = ""
 
 
-def record_past_moves(*, moves: dict[Lead, list[PastMove]], batch_size: int = 1000) -> int:
+def record_past_moves(*, moves: dict[Lead, list[PastMove]], batch_size: int = 1000, counters: bool = True) -> int:
     """Apply each lead's past moves in order, from the stage it was created at; returns
     how many transitions were written. Raises StageMoveRefused for a move the rules
-    do not allow, before anything is written."""
+    do not allow, before anything is written.
+
+    `counters=False`: only the stage and its time change (recycles, arming and crossings
+    stay as they are), as in a history whose loader wrote the transitions directly
+    (generate_load): a replay of that history must leave what the loader left."""
     transitions: list[StageTransition] = []
     changed: list[Lead] = []
     counts = Counter()
@@ -44,9 +51,12 @@ def record_past_moves(*, moves: dict[Lead, list[PastMove]], batch_size: int = 10
             continue
         before = pipeline_count_key(lead)
         for move in past:
-            kind = classify_move(
-                from_stage=lead.stage, to_stage=move.to_stage, reason=move.reason, new_cycle=move.new_cycle
-            ).kind
+            kind = (
+                move.kind
+                or classify_move(
+                    from_stage=lead.stage, to_stage=move.to_stage, reason=move.reason, new_cycle=move.new_cycle
+                ).kind
+            )
             if move.occurred_at < lead.stage_entered_at:
                 raise StageMoveRefused(
                     "Past moves are recorded in the order they happened.", from_stage=lead.stage, to_stage=move.to_stage
@@ -64,7 +74,10 @@ def record_past_moves(*, moves: dict[Lead, list[PastMove]], batch_size: int = 10
                     **move.actor.transition_fields(),
                 )
             )
-            _apply_counters(lead, kind=kind, move=move)
+            if counters:
+                _apply_counters(lead, kind=kind, move=move)
+            else:
+                lead.stage, lead.stage_entered_at = move.to_stage, move.occurred_at
         counts[before] -= 1
         counts[pipeline_count_key(lead)] += 1
         changed.append(lead)

@@ -41,12 +41,13 @@ def _locked_alert(alert: SalesAlert) -> SalesAlert:
     return SalesAlert.objects.select_for_update().get(pk=alert.pk)
 
 
-def accept_alert(*, alert: SalesAlert, user, actor: Actor | None = None) -> SalesAlert:
+def accept_alert(*, alert: SalesAlert, user, actor: Actor | None = None, occurred_at=None) -> SalesAlert:
     """MQL → SAL: the rep takes the lead and the alert closes as accepted.
 
     Of N concurrent accepts exactly one wins: each takes the lead's lock then the
     alert's, so they run one after another and every later one sees the alert already
     accepted and gets AlertAlreadyTaken (409 alert_already_taken, naming the winner).
+    `occurred_at`: when the rep decided (now; a replay of the log passes the recorded moment).
     """
     person = _person(user)
     if person is None:
@@ -59,7 +60,7 @@ def accept_alert(*, alert: SalesAlert, user, actor: Actor | None = None) -> Sale
         if locked.status != AlertStatus.OPEN:
             raise AlertAlreadyTaken(locked)
         _check_alert_access(actor, locked)
-        now = timezone.now()
+        now = occurred_at or timezone.now()
         # Closed before the move, so the stage-change listener finds no open alert to close.
         locked.status, locked.acted_by, locked.acted_at = AlertStatus.ACCEPTED, person, now
         locked.save(update_fields=["status", "acted_by", "acted_at"])
@@ -71,6 +72,7 @@ def accept_alert(*, alert: SalesAlert, user, actor: Actor | None = None) -> Sale
             reason_code="accepted",
             expected_from=Stage.MQL,
             owner=person,
+            occurred_at=now,
         )
         lead = Lead.objects.get(pk=locked.lead_id)
         emit_webhook_event(
@@ -81,9 +83,12 @@ def accept_alert(*, alert: SalesAlert, user, actor: Actor | None = None) -> Sale
     return locked
 
 
-def reject_alert(*, alert: SalesAlert, user, reason_code: str, note: str = "", actor: Actor | None = None):
+def reject_alert(
+    *, alert: SalesAlert, user, reason_code: str, note: str = "", actor: Actor | None = None, occurred_at=None
+):
     """MQL → nurture with a reason from the configured list (and free text); the alert
-    closes as rejected and the reason is on the lead's transition."""
+    closes as rejected and the reason is on the lead's transition. `occurred_at` as for
+    accept_alert."""
     code = valid_reason(reason_code)
     note = (note or "").strip()
     if len(note) > 2000:
@@ -95,12 +100,19 @@ def reject_alert(*, alert: SalesAlert, user, reason_code: str, note: str = "", a
         if locked.status != AlertStatus.OPEN:
             raise AlertAlreadyTaken(locked)
         _check_alert_access(actor, locked)
-        locked.status, locked.acted_by, locked.acted_at = AlertStatus.REJECTED, person, timezone.now()
+        now = occurred_at or timezone.now()
+        locked.status, locked.acted_by, locked.acted_at = AlertStatus.REJECTED, person, now
         locked.reject_reason, locked.reject_note = code, note
         locked.save(update_fields=["status", "acted_by", "acted_at", "reject_reason", "reject_note"])
         reason = f"Rejected: {reject_reason_label(code)}" + (f" — {note}" if note else "")
         move_lead(
-            lead=locked.lead_id, to=Stage.NURTURE, actor=actor, reason=reason, reason_code=code, expected_from=Stage.MQL
+            lead=locked.lead_id,
+            to=Stage.NURTURE,
+            actor=actor,
+            reason=reason,
+            reason_code=code,
+            expected_from=Stage.MQL,
+            occurred_at=now,
         )
         lead = Lead.objects.get(pk=locked.lead_id)
         emit_webhook_event(

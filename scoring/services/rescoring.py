@@ -154,6 +154,10 @@ def _store_scores_one_by_one(*, lead_ids, rules, as_of, cause, thresholds: Scori
         result = compute_score(lead=lead, as_of=as_of, rules=rules)
         contributions = result.contributions_as_dicts()
         armed = lifecycle.armed_after(armed=lead.mql_armed, score=result.score, recycle_threshold=recycle)
+        if armed and not lead.mql_armed:
+            lifecycle.record_rearmed(
+                lead_id=lead.pk, reason=f"Score {result.score} is below the recycle threshold {recycle}", at=as_of
+            )
         if result.score != lead.score:
             changes.append(
                 ScoreChange(
@@ -219,6 +223,8 @@ def open_new_cycle_if_engaged_again(
                 quiet_days=(occurred_at - last_engaged).days,
                 actor=Actor.system("scoring"),
             )
+            # The cycle starts at the engagement, but this rescore is when it was seen.
+            lifecycle.record_rearmed(lead_id=lead_id, reason="A new cycle started", at=as_of)
             return True
         last_engaged = occurred_at
     return False

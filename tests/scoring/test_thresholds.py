@@ -4,7 +4,7 @@ full rescore in the background, and crossings as CONTRACT "MQL crossing" defines
 import pytest
 from django.utils import timezone
 
-from leads.models import Lead, StageTransition
+from leads.models import ChangeKind, Lead, LeadChange, StageTransition
 from leads.stages import Stage
 from sales.models import SalesAlert
 from scoring.models import PreviewStatus, RescoreJob, RulePreview, ScoringSettings, ThresholdVersion
@@ -154,6 +154,15 @@ def test_raising_the_recycle_threshold_rearms_a_rejected_lead_now_below_it(defau
     publish_and_rescore(mql_threshold=60, recycle_threshold=50)
     rejected.refresh_from_db()
     assert (rejected.mql_armed, rejected.stage) == (True, Stage.NURTURE)
+
+
+def test_a_rescore_that_rearms_a_lead_without_changing_its_score_leaves_a_trail_row(default_rules):
+    rejected = scored_46()
+    Lead.objects.filter(pk=rejected.pk).update(mql_armed=False, mql_crossings=1)
+    publish_and_rescore(mql_threshold=60, recycle_threshold=50)
+    change = LeadChange.objects.get(lead=rejected, kind=ChangeKind.MQL_REARMED)
+    assert (change.actor_kind, change.old_value, change.new_value) == ("system", "no", "yes")
+    assert change.reason == "Score 46 is below the recycle threshold 50"
 
 
 # --- The editor: preview, then publish --------------------------------------------------

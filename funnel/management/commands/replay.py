@@ -22,7 +22,10 @@ class Command(BaseCommand):
             result = replay(source_url=source, say=self.stdout.write)
         except ReplayRefused as refusal:
             raise CommandError(str(refusal)) from refusal
-        self.stdout.write(f"leads compared {result.leads:,}, identical {result.identical:,}")
         for line in result.differences:
-            self.stdout.write(f"  differs: {line}")
+            self.stdout.write(f"  {line}")
+        if result.differing_parts:
+            parts = ", ".join(f"{name} {count:,}" for name, count in result.differing_parts.most_common())
+            self.stdout.write(f"leads differing, by what differs: {parts}")
+        self.stdout.write(f"leads compared {result.leads:,}, identical {result.identical:,}")
         self.stdout.write(f"identical {result.ratio:.3f}")
