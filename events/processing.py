@@ -85,7 +85,7 @@ def process_incoming_for_a_while(*, seconds: float = 1.0) -> int:
     """A worker's task: process claims until nothing is left or `seconds` have passed,
     then, if events may be left, ring again and return (a task that never ended would
     hold its worker through a deploy). After each claim commits, its leads are
-    announced (evidence_stored): the scoring app rescores the quiet ones in this task,
+    announced (evidence_stored): the scoring app rescores them in this task,
     so their MQL alerts wait for no second worker."""
     began = time.monotonic()
     total = 0

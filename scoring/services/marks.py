@@ -130,18 +130,15 @@ class Claim:
 
 
 def claim_marks(
-    *, limit: int | None = None, now: datetime | None = None, lead_ids: list[int] | None = None, quiet: bool = False
+    *, limit: int | None = None, now: datetime | None = None, lead_ids: list[int] | None = None
 ) -> list[Claim]:
-    """Lease up to `limit` marks, oldest first (only those of `lead_ids`, if given; only
-    quiet leads', not rescored within BURST_COOLDOWN, with `quiet`). SKIP LOCKED lets
-    two workers claim disjoint sets at once; the lease makes a dead worker's marks
-    claimable again."""
+    """Lease up to `limit` marks, oldest first (only those of `lead_ids`, if given).
+    SKIP LOCKED lets two workers claim disjoint sets at once; the lease makes a dead
+    worker's marks claimable again."""
     now = now or timezone.now()
     limit = limit or settings.FUNNEL_RESCORE_CHUNK
     lease = timedelta(seconds=settings.FUNNEL_RESCORE_LEASE_SECONDS)
     marks = RescoreMark.objects.all() if lead_ids is None else RescoreMark.objects.filter(lead_id__in=lead_ids)
-    if quiet:
-        marks = marks.filter(Q(rescored_at__isnull=True) | Q(rescored_at__lt=now - BURST_COOLDOWN))
     with transaction.atomic():
         rows = list(
             marks.select_for_update(skip_locked=True)
