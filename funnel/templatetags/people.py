@@ -1,10 +1,11 @@
 """Builtin filters (no `{% load %}` needed): `{{ user|person }}`, one display name for a
 person on every page; `{{ code|stage_label }}`, a stage by its label; `{{ value|money:currency }}`,
-one money format."""
+one money format; `{{ lead|likelihood_cell }}`, a lead's likelihood for a table cell."""
 
 from decimal import Decimal
 
 from django import template
+from django.utils.html import format_html
 
 from leads.actors import person_name
 from leads.stages import Stage, label
@@ -31,3 +32,20 @@ def money(value, currency: str = "") -> str:
     amount = Decimal(str(value))
     text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
     return f"{text} {currency}".strip()
+
+
+@register.filter
+def likelihood_cell(lead) -> str:
+    """A lead's likelihood to buy as a table cell's badge (“42%”, or a muted dash). Built
+    here rather than by an included template: lists render it on every row, and an
+    include per row cost more than the rest of the row."""
+    if lead.likelihood is None:
+        return format_html('<span class="muted">—</span>')
+    band = lead.likelihood_band
+    percent = round(float(lead.likelihood) * 100)
+    return format_html(
+        '<span class="likelihood likelihood-{}" title="Likelihood to buy within 90 days ({})">{}%</span>',
+        band,
+        band,
+        percent,
+    )
