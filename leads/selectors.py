@@ -121,8 +121,9 @@ def board_filter_choices() -> BoardChoices:
 
 # Sources and campaigns change only when a summary row is added (every lead change appends
 # one, with a new id), so they are cached under the table's newest id. The database's oid
-# is in the key too: a recreated database (tests) starts its ids again at 1.
-FILTER_CHOICES_CACHE_SECONDS = 3600
+# is in the key too: a recreated database (tests) starts its ids again at 1. Five minutes
+# at most: a transaction that commits after a later id was read can miss the key's change.
+FILTER_CHOICES_CACHE_SECONDS = 300
 _CACHE_ERRORS = (RedisError, OSError)
 
 

@@ -11,6 +11,7 @@ from django import template
 from django.template.defaultfilters import date as date_filter
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from leads.actors import person_name
 from leads.stages import Stage, label
@@ -45,7 +46,7 @@ def likelihood_cell(lead) -> str:
     here rather than by an included template: lists render it on every row, and an
     include per row cost more than the rest of the row."""
     if lead.likelihood is None:
-        return format_html('<span class="muted">—</span>')
+        return mark_safe('<span class="muted">—</span>')
     band = lead.likelihood_band
     percent = round(float(lead.likelihood) * 100)
     return format_html(
