@@ -2,13 +2,15 @@
 person on every page; `{{ code|stage_label }}`, a stage by its label; `{{ value|money:currency }}`,
 one money format; `{{ lead|likelihood_cell }}`, a lead's likelihood for a table cell;
 `{{ at|stamp }}`, `{{ at|day }}`, `{{ at|iso }}`: `date:"j M Y H:i"`, `date:"j M Y"` and
-`date:"c"` for the rows of long lists (the same text, a sixth of the time)."""
+`date:"c"` for the rows of long lists (the same text, a sixth of the time); `{{ x|tenths }}`,
+`floatformat:1` for a table's many numbers."""
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
 from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import floatformat
 from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -83,3 +85,22 @@ def iso(value) -> str:
     if not isinstance(value, date):
         return date_filter(value, "c")
     return value.isoformat()
+
+
+_TENTH = Decimal("0.1")
+
+
+@register.filter
+def tenths(value) -> str:
+    """`{{ x|tenths }}` = `{{ x|floatformat:1 }}` (“12.3”, half up) for a number, written
+    directly: floatformat goes through localisation, 0.04 ms a cell of a long table."""
+    if not isinstance(value, int | float | Decimal) or isinstance(value, bool):
+        return floatformat(value, 1)
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if not number.is_finite():
+            return floatformat(value, 1)
+        text = str(number.quantize(_TENTH, rounding=ROUND_HALF_UP))
+    except InvalidOperation:
+        return floatformat(value, 1)
+    return "0.0" if text == "-0.0" else text
