@@ -5,8 +5,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import F, Func, Q, QuerySet, Sum, TextField
+from redis.exceptions import RedisError
 
 from . import access, details, trail
 from .actors import person_name
@@ -113,13 +115,49 @@ def board_filter_choices() -> BoardChoices:
     """Owners, sources and campaigns that have leads, read from the (small) summary table."""
     owner_ids = PipelineCount.objects.filter(owner__isnull=False).values("owner_id")
     owners = list(get_user_model().objects.filter(pk__in=owner_ids).order_by("username"))
-    sources = list(
-        PipelineCount.objects.exclude(source="").values_list("source", flat=True).distinct().order_by("source")
-    )
-    campaigns = list(
-        PipelineCount.objects.exclude(campaign="").values_list("campaign", flat=True).distinct().order_by("campaign")
-    )
+    sources, campaigns = _source_and_campaign_choices()
     return BoardChoices(owners=owners, sources=sources, campaigns=campaigns)
+
+
+# Sources and campaigns change only when a summary row is added (every lead change appends
+# one, with a new id), so they are cached under the table's newest id. The database's oid
+# is in the key too: a recreated database (tests) starts its ids again at 1. Five minutes
+# at most: a transaction that commits after a later id was read can miss the key's change.
+FILTER_CHOICES_CACHE_SECONDS = 300
+_CACHE_ERRORS = (RedisError, OSError)
+
+
+def _source_and_campaign_choices() -> tuple[list[str], list[str]]:
+    """The distinct sources and campaigns of the summary table, sorted: one scan of the
+    table (it has a row per stage, owner, source, campaign and day, tens of thousands at
+    50k leads), skipped while no row has been added since it was last read."""
+    if connection.vendor != "postgresql":
+        return _read_source_and_campaign_choices()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT max(id) FROM {PipelineCount._meta.db_table}),"
+            " (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        newest, database = cursor.fetchone()
+    key = f"leads:filter-choices:{database}:{newest}"
+    try:
+        cached = cache.get(key)
+    except _CACHE_ERRORS:
+        # The cache only saves work: with it unreachable the choices are read.
+        return _read_source_and_campaign_choices()
+    if cached is not None:
+        return cached
+    value = _read_source_and_campaign_choices()
+    try:
+        cache.set(key, value, FILTER_CHOICES_CACHE_SECONDS)
+    except _CACHE_ERRORS:
+        pass
+    return value
+
+
+def _read_source_and_campaign_choices() -> tuple[list[str], list[str]]:
+    pairs = list(PipelineCount.objects.values_list("source", "campaign").distinct().order_by())
+    return sorted({source for source, _ in pairs if source}), sorted({campaign for _, campaign in pairs if campaign})
 
 
 def lead_owner_choices():

@@ -56,7 +56,20 @@ def test_board_query_count_does_not_grow_with_the_leads(client, marketer, count,
     client.get("/pipeline/")  # warm the session
     with CaptureQueriesContext(connection) as queries:
         client.get("/pipeline/", {"source": "webinar"})
-    assert len(queries) == 14, [q["sql"][:80] for q in queries.captured_queries]
+    # PostgreSQL reads the source and campaign choices from the cache on a repeat view.
+    assert len(queries) == (13 if connection.vendor == "postgresql" else 14), [
+        q["sql"][:80] for q in queries.captured_queries
+    ]
+
+
+def test_a_new_source_is_a_filter_choice_at_once_after_the_choices_were_cached(client, marketer):
+    make_leads(1, source="webinar", utm_campaign="spring")
+    client.force_login(marketer)
+    client.get("/pipeline/")
+    make_leads(1, source="podcast", utm_campaign="autumn")
+    form = client.get("/leads/").context["form"]
+    assert ("podcast", "podcast") in form.fields["source"].choices
+    assert ("autumn", "autumn") in form.fields["campaign"].choices
 
 
 def test_moving_a_lead_back_to_nurture_without_a_reason_shows_the_rule_next_to_the_field(client, marketer):
