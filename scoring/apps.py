@@ -16,11 +16,13 @@ class ScoringConfig(AppConfig):
 
         from .erasure import erase_scoring_copies
         from .selectors import score_explanation, score_explanation_and_history, score_history
-        from .services import mark_for_rescore
+        from .services import mark_for_rescore, rescore_stored_evidence
 
         # New evidence for a lead's score (events stored or moved by a merge, an import):
         # mark it for rescoring in the same transaction.
         lifecycle.on_evidence_changed(mark_for_rescore)
+        # A worker committed those events: rescore them in that worker, now.
+        lifecycle.on_evidence_stored(rescore_stored_evidence)
         # Rule previews name the leads they list: an erased lead's name goes.
         lifecycle.on_lead_erased(erase_scoring_copies)
         # The lead's page and API show the score's explanation and history.

@@ -5,10 +5,10 @@ change of a lead (sales closes an alert and sends webhooks, scoring marks a lead
 rescoring, events moves or erases a person's events), it subscribes here, from its
 AppConfig.ready(), and the lifecycle announces each change once.
 
-Every announcement runs inside the transaction of the change, with the lead's row
-locked. That is deliberate: what must be atomic with the change (the MQL crossing's
-SalesAlert under its unique constraint, a rescore mark, the webhook outbox rows) is
-written by the listener in that same transaction, and rolls back with it. What reaches
+Every announcement but `evidence_stored` runs inside the transaction of the change,
+with the lead's row locked. That is deliberate: what must be atomic with the change
+(the MQL crossing's SalesAlert under its unique constraint, a rescore mark, the webhook
+outbox rows) is written by the listener in that same transaction, and rolls back with it. What reaches
 the outside world (e-mails, webhook deliveries, the rescore doorbell) is only sent
 after commit: listeners hand it to `transaction.on_commit` (sales' Doorbell, scoring's
 doorbell), so a rolled-back change sends nothing.
@@ -27,6 +27,8 @@ _mql_crossed: list[Callable] = []
 _deal_closed: list[Callable] = []
 # (lead_ids) when what a lead's score is computed from changed (new, moved events).
 _evidence_changed: list[Callable] = []
+# (lead_ids) after a worker committed new events of these leads (see evidence_stored).
+_evidence_stored: list[Callable] = []
 # (lead_ids) when a score fell below the recycle threshold (the lead is re-armed).
 _fell_below_recycle: list[Callable] = []
 # (survivor_id, merged_id) -> rows moved, when one lead is folded into another.
@@ -62,6 +64,10 @@ def on_evidence_changed(listener: Callable) -> Callable:
     return _subscribe(_evidence_changed, listener)
 
 
+def on_evidence_stored(listener: Callable) -> Callable:
+    return _subscribe(_evidence_stored, listener)
+
+
 def on_fell_below_recycle(listener: Callable) -> Callable:
     return _subscribe(_fell_below_recycle, listener)
 
@@ -93,6 +99,19 @@ def evidence_changed(*, lead_ids: Iterable[int]) -> None:
     ids = sorted(set(lead_ids))
     if ids:
         for listener in _evidence_changed:
+            listener(lead_ids=ids)
+
+
+def evidence_stored(*, lead_ids: Iterable[int]) -> None:
+    """The one announcement made after a commit, outside any transaction: a worker that
+    just stored events (and, through evidence_changed, marked their leads) says so, and
+    a listener may act on them in this process now rather than in a worker of its own
+    (scoring rescores them: the MQL alert does not wait for another task). What the
+    listeners must guarantee was written in the transaction (the marks); this is only a
+    shortcut, so a listener must not raise for what a later worker can do."""
+    ids = sorted(set(lead_ids))
+    if ids:
+        for listener in _evidence_stored:
             listener(lead_ids=ids)
 
 

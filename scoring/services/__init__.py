@@ -40,6 +40,7 @@ from .rescoring import (
     open_new_cycle_if_engaged_again,
     rescore_leads,
     rescore_marked_leads,
+    rescore_stored_evidence,
 )
 from .sweep import sweep
 
@@ -64,6 +65,7 @@ __all__ = [
     "release_claims",
     "rescore_leads",
     "rescore_marked_leads",
+    "rescore_stored_evidence",
     "ring_rescore_doorbell",
     "run_rescore_job",
     "run_rescore_job_batch",

@@ -129,15 +129,19 @@ class Claim:
     generation: int
 
 
-def claim_marks(*, limit: int | None = None, now: datetime | None = None) -> list[Claim]:
-    """Lease up to `limit` marks, oldest first. SKIP LOCKED lets two workers claim
-    disjoint sets at once; the lease makes a dead worker's marks claimable again."""
+def claim_marks(
+    *, limit: int | None = None, now: datetime | None = None, lead_ids: list[int] | None = None
+) -> list[Claim]:
+    """Lease up to `limit` marks, oldest first (only those of `lead_ids`, if given).
+    SKIP LOCKED lets two workers claim disjoint sets at once; the lease makes a dead
+    worker's marks claimable again."""
     now = now or timezone.now()
     limit = limit or settings.FUNNEL_RESCORE_CHUNK
     lease = timedelta(seconds=settings.FUNNEL_RESCORE_LEASE_SECONDS)
+    marks = RescoreMark.objects.all() if lead_ids is None else RescoreMark.objects.filter(lead_id__in=lead_ids)
     with transaction.atomic():
         rows = list(
-            RescoreMark.objects.select_for_update(skip_locked=True)
+            marks.select_for_update(skip_locked=True)
             .filter(_claimable(now))
             .order_by("marked_at")
             .values_list("lead_id", "generation")[:limit]

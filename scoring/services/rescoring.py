@@ -231,15 +231,19 @@ def open_new_cycle_if_engaged_again(
 
 
 def rescore_marked_leads(
-    *, budget_seconds: float = DRAIN_BUDGET_SECONDS, chunk: int | None = None, ring: bool = True
+    *,
+    budget_seconds: float = DRAIN_BUDGET_SECONDS,
+    chunk: int | None = None,
+    ring: bool = True,
+    lead_ids: list[int] | None = None,
 ) -> int:
-    """Claim and rescore marked leads until none is claimable or the budget is spent;
-    with `ring` (a worker), ring again for what is left and for marks still waiting.
-    Returns how many leads were rescored."""
+    """Claim and rescore marked leads (only those of `lead_ids`, if given) until none is
+    claimable or the budget is spent; with `ring` (a worker), ring again for what is
+    left and for marks still waiting. Returns how many leads were rescored."""
     started = time.monotonic()
     done = 0
     while True:
-        claims = claim_marks(limit=chunk)
+        claims = claim_marks(limit=chunk, lead_ids=lead_ids)
         if not claims:
             break
         try:
@@ -258,3 +262,26 @@ def rescore_marked_leads(
     if ring:
         schedule_wake_up()
     return done
+
+
+# What a worker that just stored events may spend rescoring them before it goes on.
+STORED_EVIDENCE_BUDGET_SECONDS = 2.0
+
+
+def rescore_stored_evidence(*, lead_ids: list[int]) -> int:
+    """Listener of the lifecycle's evidence_stored, in the worker that just committed
+    events: rescore their marked leads here, now, through the claims every rescore takes
+    (leases, generations, settled in the rescore's transaction), so their MQL alerts do
+    not wait for a rescore worker to take the doorbell. Marks in a burst are left to the
+    coalescing of the rescore worker the marks' commit rang for, as is what is not done
+    here (a budget spent, another worker's claim, an error). After a rescore here the wake-up is
+    scheduled, as a rescore worker does after its drain (a lead marked again while we
+    held its claim is in a burst now). Never raises."""
+    try:
+        done = rescore_marked_leads(budget_seconds=STORED_EVIDENCE_BUDGET_SECONDS, lead_ids=lead_ids, ring=False)
+        if done:
+            schedule_wake_up()
+        return done
+    except Exception:  # noqa: BLE001 - the marks stay; the rescore worker was rung for them
+        logger.exception("Rescoring %s leads after their events were stored failed; their marks wait.", len(lead_ids))
+        return 0

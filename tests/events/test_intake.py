@@ -11,11 +11,15 @@ import pytest
 from django.db import connection, transaction
 
 from events.models import EngagementEvent, IncomingEvent
-from events.processing import process_all_incoming_events
+from events.processing import process_all_incoming_events, process_incoming_for_a_while
 from events.services import ingest_batch
 from leads.models import Lead
+from leads.stages import Stage
+from sales.models import SalesAlert
 from scoring.models import RescoreMark
-from tests.factories import LeadFactory
+from scoring.rules import install_default_rules
+from scoring.services import rescore_leads
+from tests.factories import EngagementEventFactory, LeadFactory
 from tests.services import need_postgres, need_redis
 from tests.workers import start_worker, stop_worker, wait_for, worker_env
 
@@ -212,3 +216,49 @@ def claimable_incoming_events() -> int:
             f"SELECT count(*) FROM (SELECT 1 FROM {IncomingEvent._meta.db_table} FOR UPDATE SKIP LOCKED) AS f"
         )
         return cursor.fetchone()[0]
+
+
+def lead_at_46_points() -> Lead:
+    """A demo request (+40) and a pricing view (+6): one more pricing view crosses 50."""
+    install_default_rules()
+    lead = LeadFactory(email="almost@example.com")
+    EngagementEventFactory(lead=lead, type="form_submitted", properties={"form": "demo-request"})
+    EngagementEventFactory(lead=lead, type="page_view", properties={"url": "https://example.com/pricing"})
+    rescore_leads(lead_ids=[lead.pk], cause="test")
+    lead.refresh_from_db()
+    assert lead.score == 46
+    return lead
+
+
+def pricing_view_of(email: str, message_id: str) -> dict:
+    return {"message_id": message_id, "type": "page_view", "email": email, "properties": {"url": "/pricing"}}
+
+
+@pytest.mark.django_db
+def test_an_event_that_crosses_the_threshold_raises_its_alert_within_the_processing_task(deferred, post_events):
+    lead = lead_at_46_points()
+    post_events({"events": [pricing_view_of(lead.email, "crossing")]})
+
+    process_incoming_for_a_while()  # the ingest task; no rescore task runs (eager: the doorbell rings nothing)
+
+    lead.refresh_from_db()
+    assert (lead.score, lead.stage) == (52, Stage.MQL)
+    assert SalesAlert.objects.filter(lead=lead).count() == 1
+    mark = RescoreMark.objects.get(lead=lead)
+    assert (mark.settled_generation, mark.leased_until) == (mark.generation, None)
+
+
+@pytest.mark.django_db
+def test_the_processing_task_leaves_a_lead_in_a_burst_to_the_coalescing(deferred, post_events):
+    lead = lead_at_46_points()
+    post_events({"events": [pricing_view_of(lead.email, "first")]})
+    process_incoming_for_a_while()
+    post_events({"events": [pricing_view_of(lead.email, "second")]})
+
+    process_incoming_for_a_while()  # rescored a moment ago, marked again: the burst waits to settle
+
+    lead.refresh_from_db()
+    assert lead.score == 52
+    mark = RescoreMark.objects.get(lead=lead)
+    assert mark.generation > mark.settled_generation
+    assert SalesAlert.objects.filter(lead=lead).count() == 1
