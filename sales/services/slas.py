@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from leads.actors import person_name
+
 from ..models import AlertStatus, NotificationKind, SalesAlert
 from ..notifications import notify
 from .assignment import active_managers
@@ -53,7 +55,7 @@ def sweep_slas(*, now: datetime | None = None, batch: int = 500) -> dict:
             if not SalesAlert.objects.filter(pk=alert.pk, overdue=False).update(overdue=True, escalated_at=now):
                 continue
             managers = managers if managers is not None else active_managers()
-            who = alert.assignee.get_username() if alert.assignee_id else "nobody"
+            who = person_name(alert.assignee) if alert.assignee_id else "nobody"
             recipients = {manager.pk: manager for manager in managers}
             if alert.assignee_id:
                 recipients.setdefault(alert.assignee_id, alert.assignee)
