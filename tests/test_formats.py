@@ -56,3 +56,21 @@ def test_the_move_confirmation_names_where_from_and_where_to(marketer):
     lead = LeadFactory(stage="nurture")
     html = signed_in(marketer).get(f"/leads/{lead.pk}/move/").content.decode()
     assert 'data-confirm="Move ' in html and ' from Nurture to {to}?"' in html
+
+
+def test_a_new_mql_notice_writes_its_due_time_as_the_escalation_does(rep1, settings):
+    from datetime import timedelta
+
+    from sales.models import Notification, NotificationKind
+    from sales.services import sweep_slas
+
+    settings.FUNNEL_ROUND_ROBIN = True
+    alert = make_alert()
+    assert alert.assignee == rep1  # round-robin's only rep, told by a "New MQL" notice
+    sweep_slas(now=alert.due_at + timedelta(minutes=1))
+    due = timezone.localtime(alert.due_at)
+    written = f"{due.day} {due:%b %Y %H:%M} {due.tzname()}"
+    assigned = Notification.objects.get(kind=NotificationKind.ASSIGNED)
+    escalated = Notification.objects.filter(kind=NotificationKind.ESCALATED, user=alert.assignee).get()
+    assert assigned.body.endswith(f"Respond by {written}.")
+    assert escalated.body.endswith(f"its SLA ran out at {written}.")
