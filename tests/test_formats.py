@@ -74,3 +74,15 @@ def test_a_new_mql_notice_writes_its_due_time_as_the_escalation_does(rep1, setti
     escalated = Notification.objects.filter(kind=NotificationKind.ESCALATED, user=alert.assignee).get()
     assert assigned.body.endswith(f"Respond by {written}.")
     assert escalated.body.endswith(f"its SLA ran out at {written}.")
+
+
+def test_a_lost_deal_says_lost_once_with_its_reason(rep1, marketer, settings):
+    settings.FUNNEL_ROUND_ROBIN = False
+    alert = make_alert(assignee=rep1)
+    DealFactory(
+        lead=alert.lead, owner=rep1, cycle=alert.lead.cycle, status=DealStatus.LOST, lost_reason="Lost: Bad timing"
+    )
+    lead_page = signed_in(marketer).get(f"/leads/{alert.lead_id}/").content.decode()
+    sales_page = signed_in(rep1).get(f"/queue/leads/{alert.lead_id}/").content.decode()
+    assert "Lost: Bad timing" in lead_page and "lost: Bad timing" in sales_page
+    assert "Lost: Lost" not in lead_page and "lost: Lost" not in sales_page
