@@ -106,6 +106,9 @@ def describe(change: LeadChange) -> str:
         return f"Lead {change.new_value} merged into this one"
     if change.kind == ChangeKind.ERASURE:
         return "Personal data erased"
+    if change.kind == ChangeKind.MQL_REARMED:
+        # “Mql armed: no → yes” was the field's name; the reason says why (the recycle threshold).
+        return "May become MQL again"
     label = change.field.replace("deal.", "deal ").replace("_", " ")
     if not change.old_value and not change.new_value:
         return f"{label.capitalize()} changed"
