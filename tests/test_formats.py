@@ -48,6 +48,7 @@ def test_the_lead_page_writes_dates_one_way(marketer):
 
 def test_the_favicon_is_served(client):
     response = client.get("/favicon.ico", follow=True)
+    response.close()  # the icon is a file response: an open file is a ResourceWarning
     assert response.status_code == 200
     assert response.redirect_chain[-1][0].endswith("favicon.svg")
 
