@@ -96,3 +96,11 @@ def test_the_report_charts_keep_every_n_and_currency_of_long_labels(client, mark
         label = text.split(">", 1)[1].split("<", 1)[0]
         if label.startswith(("Sales", "Marketing")):
             assert "(n=" in label and label.endswith(")"), label
+
+
+def test_week_axes_write_dates_as_the_pages_do(client, marketer, story):
+    import re
+
+    svg = chart_svg(report_page(client, marketer), "cohorts")
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", svg)
+    assert re.search(r">\d{1,2} (Feb|Mar) 2026<", svg)
