@@ -79,6 +79,8 @@ def chart_label(label: str, length: int = 30) -> str:
     head = name[:room]
     if len(name) > room and name[room] != " " and " " in head[room // 2 :]:
         head = head[: head.rindex(" ")]
+    if head.count("(") > head.count(")"):  # never “Sales cycle (to…”: drop the open bracket
+        head = head[: head.rindex("(")]
     return head.rstrip(" (·") + "…" + numbers
 
 

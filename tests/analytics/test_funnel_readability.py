@@ -79,6 +79,7 @@ def test_durations_read_as_days_hours_and_minutes(hours, text):
         ("webinar-series · 392,400 EUR", "webinar-series · 392,400 EUR"),
         ("a-very-long-campaign-name-indeed · 1,392,400 EUR", "a-very-long-c… · 1,392,400 EUR"),
         ("Customer (n=49)", "Customer (n=49)"),
+        ("Sales cycle (to customer) (n=104)", "Sales cycle… (n=104)"),
     ],
 )
 def test_a_long_chart_label_is_shortened_in_its_name_never_in_its_count_or_money(label, shown):
