@@ -8,7 +8,6 @@ statement the workers run.
 """
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -33,20 +32,6 @@ class Params:
         name = f"p{len(self.values)}"
         self.values[name] = value
         return f"%({name})s"
-
-
-@dataclass(frozen=True)
-class EventTallies:
-    """What the likelihood model counts of a chunk's events, per (lead, group), for the
-    rescore to count in its one pass over them. The caller describes it (from
-    scoring.likelihood.features: `query` is its `tally_sql`); scoring itself knows
-    nothing of the model."""
-
-    types: tuple[str, ...]  # the event types counted
-    windows: tuple[int, ...]  # one count column per window
-    since: datetime  # the horizon: only events after it
-    as_of_epoch: float  # T's `timestamp()`
-    query: Callable[..., str]  # query(events=, as_of_epoch=, where=) -> SQL
 
 
 def _json_condition(source: str, condition: Condition, params: Params) -> str:
@@ -112,7 +97,6 @@ def scores_cte(
     explain_when: str = "true",
     cycle_as_of: bool = False,
     may_cross_stages_param: str | None = None,
-    tallies: EventTallies | None = None,
 ) -> str:
     """CTEs ending in `scores(id, old_score, score, contributions)` for the chunk's leads.
 
@@ -126,12 +110,7 @@ def scores_cte(
     `may_cross_stages_param` (the stages a lead may cross from): `scores.may_cross` then
     says whether the lead may cross the MQL threshold (leads.lifecycle.may_cross_mql, as
     read in this statement's snapshot); without it, false. `scores.armed` is the lead's
-    `mql_armed` as read.
-
-    `tallies`: the chunk's events are read once, for the rules and for the likelihood's
-    event tallies (CTE `tallies`, see scoring.likelihood.features.tally_sql). A batch's events are
-    spread over the whole events table, which is larger than the buffer cache: a second
-    scan for the likelihood cost as much as the first."""
+    `mql_armed` as read."""
     cycle_filter = f" AND t.occurred_at <= {as_of_param}" if cycle_as_of else ""
     may_cross = "false"
     if may_cross_stages_param:
@@ -167,21 +146,6 @@ def scores_cte(
         # Only leads in a later cycle have a window: a small table the events meet by hash.
         "windows AS (SELECT id, window_start FROM chunk WHERE window_start IS NOT NULL)",
     ]
-    events_source = "events_engagementevent"
-    scope = f"e.lead_id = ANY({lead_ids_param}) AND e.occurred_at <= {as_of_param}"
-    if tallies:
-        types = sorted({r.event_type for r in behaviour} | set(tallies.types))
-        since, epoch = params.add(tallies.since), params.add(tallies.as_of_epoch)
-        ctes += [
-            f"""scanned AS MATERIALIZED (
-                SELECT e.lead_id, e.id, e.type, e.occurred_at, e.properties
-                FROM events_engagementevent e
-                WHERE {scope} AND e.type = ANY({params.add(types)}::text[]))""",
-            f"tallies (lead_id, grp, {', '.join(f'in_{w}d' for w in tallies.windows)}, youngest) AS ("
-            + tallies.query(events="scanned", as_of_epoch=epoch, where=f"e.occurred_at > {since}")
-            + ")",
-        ]
-        events_source, scope = "scanned", "true"
     per_rule_parts = []
     if behaviour:
         # Joined on the event type, each event meets only its type's rules; the CASE then
@@ -194,10 +158,10 @@ def scores_cte(
                        row_number() OVER (
                            PARTITION BY e.lead_id, r.rule_id, (e.occurred_at AT TIME ZONE 'UTC')::date
                            ORDER BY e.occurred_at, e.id) AS nth
-                FROM {events_source} e
+                FROM events_engagementevent e
                 JOIN rules r ON r.kind = 'behaviour' AND r.event_type = e.type
                 LEFT JOIN windows w ON w.id = e.lead_id
-                WHERE {scope}
+                WHERE e.lead_id = ANY({lead_ids_param}) AND e.occurred_at <= {as_of_param}
                   AND (w.window_start IS NULL OR e.occurred_at >= w.window_start)
                   AND CASE r.rule_id {matches} ELSE false END)""",
             f"""behaviour AS (
@@ -277,22 +241,11 @@ def read_scores(*, rules: list[RuleSpec], lead_ids: list[int], as_of: datetime) 
 
 
 def rescore_statement(
-    *,
-    rules: list[RuleSpec],
-    lead_ids: list[int],
-    as_of: datetime,
-    cause: str,
-    mql: int,
-    recycle: int,
-    tallies: EventTallies | None = None,
+    *, rules: list[RuleSpec], lead_ids: list[int], as_of: datetime, cause: str, mql: int, recycle: int
 ) -> tuple[str, dict]:
     """One statement that rescores the chunk: stores changed scores and their history,
     re-arms leads that fell below the recycle threshold, flags open alerts whose lead
-    decayed below it, and returns the leads that may cross the MQL threshold now:
-    rows (id, score, contributions, NULL...). With `tallies` (a likelihood model is
-    published): also the likelihood's event tallies of the chunk, counted in the same
-    pass over its events: rows (lead_id, NULL, NULL, group, a count per window, youngest
-    age), told apart by their group, never null.
+    decayed below it, and returns the leads that may cross the MQL threshold now.
 
     The caller has locked the chunk's lead rows (in id order) in this transaction, so
     `chunk` reads their latest stage and flags and nobody moves them meanwhile.
@@ -312,9 +265,7 @@ def rescore_statement(
         # Explained: what is written to the history, and what may cross.
         explain_when=f"s.score <> s.old_score OR (s.score >= {mql_param} AND s.may_cross)",
         may_cross_stages_param=f"{stages_param}::text[]",
-        tallies=tallies,
     )
-    tally_nulls = ", NULL::int" + ", NULL::bigint" * len(tallies.windows) + ", NULL::float8" if tallies else ""
     # The locked rows cannot change under us, so what `chunk` read is what is stored:
     # only the changed rows are touched, found by primary key.
     sql += f""",
@@ -343,10 +294,6 @@ def rescore_statement(
             WHERE a.lead_id = s.id AND a.status = 'open' AND NOT a.decayed_below_recycle
               AND s.score < {recycle_param}
             RETURNING a.id)
-        SELECT s.id, s.score, s.contributions{tally_nulls}
-        FROM scores s WHERE s.score >= {mql_param} AND s.may_cross
+        SELECT s.id, s.score, s.contributions FROM scores s WHERE s.score >= {mql_param} AND s.may_cross
     """
-    if tallies:
-        counts = ", ".join(f"t.in_{window}d" for window in tallies.windows)
-        sql += f"UNION ALL SELECT t.lead_id, NULL::int, NULL::jsonb, t.grp, {counts}, t.youngest FROM tallies t"
     return sql, params.values

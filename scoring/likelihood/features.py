@@ -49,23 +49,6 @@ GROUP_CASE = (
     + " ".join(f"WHEN {condition} THEN {index}" for index, (_key, _label, condition) in enumerate(EVENT_GROUPS))
     + " END"
 )
-
-
-def tally_sql(*, events: str, as_of_epoch: str, where: str = "true") -> str:
-    """Per (lead, group): the events counted in each of WINDOWS and the youngest one's
-    age in seconds, from `events` (a relation with lead_id, type, properties and
-    occurred_at, none after T; `where` may limit it further), as `count_events` counts
-    them: `age` is float8 from the same epoch seconds (T's `timestamp()` is
-    `as_of_epoch`), so the windows' edges fall where the portable path puts them."""
-    counts = ", ".join(f"count(*) FILTER (WHERE g.age < {window * DAY})" for window in WINDOWS)
-    return f"""SELECT g.lead_id, g.grp, {counts}, min(g.age)
-        FROM (SELECT e.lead_id, {GROUP_CASE} AS grp,
-                     {as_of_epoch}::float8 - extract(epoch from e.occurred_at)::float8 AS age
-              FROM {events} e WHERE {where}) g
-        WHERE g.grp IS NOT NULL AND g.age >= 0 AND g.age < {HORIZON_DAYS * DAY}
-        GROUP BY g.lead_id, g.grp"""
-
-
 # The reference of GROUP_CASE: (type, the property that must contain the needle, needle).
 _GROUP_RULES = [
     ("page_view", "url", "pricing"),

@@ -25,6 +25,7 @@ from .explain import explain_matrix
 from .features import (
     DAY,
     EVENT_GROUPS,
+    GROUP_CASE,
     GROUP_TYPES,
     HORIZON_DAYS,
     WINDOWS,
@@ -33,7 +34,6 @@ from .features import (
     event_group,
     seniority,
     size_band,
-    tally_sql,
 )
 from .storage import StoredModel, published_model
 
@@ -43,18 +43,16 @@ ORM_CHUNK = 500
 
 
 def facts_now(
-    *, lead_ids: list[int], as_of: datetime, fast: bool | None = None, tallies: np.ndarray | None = None
+    *, lead_ids: list[int], as_of: datetime, fast: bool | None = None
 ) -> tuple[np.ndarray, RawFacts, list[int]]:
     """The raw facts of live, non-customer leads among `lead_ids` at `as_of`, with the
     likelihood each has stored now (nan: none), and the ids of the other leads that
     still have a likelihood (to clear). Set-based on PostgreSQL, through the ORM
-    elsewhere (`fast=False` forces that path; a test holds both to the same rows).
-    `tallies`: the leads' event tallies at `as_of` (`tally_sql`'s rows), when the caller
-    has them already (a rescore counts them in its own pass over the events)."""
+    elsewhere (`fast=False` forces that path; a test holds both to the same rows)."""
     fast = connection.vendor == "postgresql" if fast is None else fast
     since = as_of - timedelta(seconds=HORIZON_DAYS * DAY)
     if fast:
-        every, tallies = _read_now_sql(lead_ids=lead_ids, since=since, as_of=as_of, tallies=tallies)
+        every, tallies = _read_now_sql(lead_ids=lead_ids, since=since, as_of=as_of)
     else:
         every, events = _read_now_orm(lead_ids=lead_ids, since=since, as_of=as_of)
     # Customers, merged and erased leads get no likelihood.
@@ -106,32 +104,24 @@ def _rows_of(ids: np.ndarray, lead_of: np.ndarray) -> np.ndarray:
 
 
 # The events' tallies per (lead, group), counted in PostgreSQL: a few rows per lead
-# instead of every event of the last 90 days. A rescore brings them from its own scan of
-# the chunk's events (scoring/sql.py); this reads them alone.
-_TALLY_SQL = tally_sql(
-    events="events_engagementevent",
-    as_of_epoch="%s",
-    where="e.lead_id = ANY(%s::bigint[]) AND e.occurred_at > %s AND e.occurred_at <= %s AND e.type = ANY(%s)",
-)
+# instead of every event of the last 90 days (fetching those was most of a rescore's
+# likelihood cost). `age` is computed in float8 from the same epoch seconds as
+# `count_events` (as_of.timestamp() and the event's epoch), so the windows' edges fall
+# exactly where the portable path puts them.
+_TALLY_SQL = f"""
+    SELECT g.lead_id, g.grp, {", ".join(f"count(*) FILTER (WHERE g.age < {window * DAY})" for window in WINDOWS)},
+           min(g.age)
+    FROM (SELECT e.lead_id, {GROUP_CASE} AS grp,
+                 %s::float8 - extract(epoch from e.occurred_at)::float8 AS age
+          FROM events_engagementevent e
+          WHERE e.lead_id = ANY(%s::bigint[]) AND e.occurred_at > %s AND e.occurred_at <= %s
+            AND e.type = ANY(%s)) g
+    WHERE g.grp IS NOT NULL AND g.age >= 0 AND g.age < {HORIZON_DAYS * DAY}
+    GROUP BY g.lead_id, g.grp
+"""
 
 
-TALLY_COLUMNS = 3 + len(WINDOWS)  # lead, group, a count per window, youngest age
-
-
-def likelihood_tallies(*, as_of: datetime) -> score_sql.EventTallies:
-    """The tallies at `as_of`, for a rescore to count in its own pass over the events."""
-    return score_sql.EventTallies(
-        types=tuple(GROUP_TYPES),
-        windows=WINDOWS,
-        since=as_of - timedelta(seconds=HORIZON_DAYS * DAY),
-        as_of_epoch=as_of.timestamp(),
-        query=tally_sql,
-    )
-
-
-def _read_now_sql(
-    *, lead_ids: list[int], since: datetime, as_of: datetime, tallies: np.ndarray | None
-) -> tuple[list, np.ndarray]:
+def _read_now_sql(*, lead_ids: list[int], since: datetime, as_of: datetime) -> tuple[list, np.ndarray]:
     ids_text = score_sql.array_literal(lead_ids)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -139,10 +129,9 @@ def _read_now_sql(
             [ids_text],
         )
         leads = cursor.fetchall()
-        if tallies is None:
-            cursor.execute(_TALLY_SQL, [as_of.timestamp(), ids_text, since, as_of, GROUP_TYPES])
-            tallies = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, TALLY_COLUMNS)
-    return leads, tallies
+        cursor.execute(_TALLY_SQL, [as_of.timestamp(), ids_text, since, as_of, GROUP_TYPES])
+        tallies = cursor.fetchall()
+    return leads, np.array(tallies, dtype=np.float64).reshape(-1, 3 + len(WINDOWS))
 
 
 def _counts_from_tallies(*, ids: np.ndarray, tallies: np.ndarray) -> tuple[dict, np.ndarray]:
@@ -178,12 +167,10 @@ def _read_now_orm(*, lead_ids: list[int], since: datetime, as_of: datetime) -> t
     return leads, np.array(rows, dtype=np.float64).reshape(-1, 3)
 
 
-def refresh_likelihoods(
-    *, lead_ids, as_of: datetime | None = None, model: StoredModel | None = None, tallies: np.ndarray | None = None
-) -> int:
+def refresh_likelihoods(*, lead_ids, as_of: datetime | None = None, model: StoredModel | None = None) -> int:
     """Recompute and store the likelihood and reasons of `lead_ids` (a no-op while no
     model is published). Customers' likelihoods are cleared. Returns how many leads
-    were given a likelihood. `tallies`: see `facts_now`."""
+    were given a likelihood."""
     ids = sorted({int(lead_id) for lead_id in lead_ids})
     if not ids:
         return 0
@@ -191,7 +178,7 @@ def refresh_likelihoods(
     if model is None:
         return 0
     as_of = as_of or timezone.now()
-    stored, facts, stale = facts_now(lead_ids=ids, as_of=as_of, tallies=tallies)
+    stored, facts, stale = facts_now(lead_ids=ids, as_of=as_of)
     matrix = model.spec.encode(facts)
     probabilities = np.round(model.probabilities(matrix), 6)
     # Only changed likelihoods are explained and written (the same features give the

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -25,8 +24,7 @@ from leads.stages import Stage
 
 from .. import sql as score_sql
 from ..computation import RuleSpec, ScoreResult, evaluate, event_matches
-from ..likelihood.refresh import TALLY_COLUMNS, likelihood_tallies, refresh_likelihoods
-from ..likelihood.storage import published_model
+from ..likelihood.refresh import refresh_likelihoods
 from ..models import ScoreChange, ScoringSettings
 from ..selectors import active_rule_specs, cycle_started_at, scoring_settings
 from .doorbell import ring_rescore_doorbell
@@ -94,15 +92,9 @@ def rescore_leads(*, lead_ids: Iterable[int], cause: str, as_of: datetime | None
             ):
                 outcome.new_cycles.append(lead_id)
         locked_ids = [row[0] for row in locked]
-        model, tallies = published_model(), None
         if connection.vendor == "postgresql":
-            candidates, tallies = _store_scores_set_based(
-                lead_ids=locked_ids,
-                rules=rules,
-                as_of=as_of,
-                cause=cause,
-                thresholds=thresholds,
-                tallies=likelihood_tallies(as_of=as_of) if model is not None else None,
+            candidates = _store_scores_set_based(
+                lead_ids=locked_ids, rules=rules, as_of=as_of, cause=cause, thresholds=thresholds
             )
         else:
             candidates = _store_scores_one_by_one(
@@ -111,9 +103,7 @@ def rescore_leads(*, lead_ids: Iterable[int], cause: str, as_of: datetime | None
         for lead_id, score, contributions in candidates:
             if cross_mql_threshold(lead_id=lead_id, score=score, contributions=contributions, thresholds=thresholds):
                 outcome.crossings.append(lead_id)
-        if model is not None:
-            # After the crossings: a lead that crossed is judged at MQL.
-            refresh_likelihoods(lead_ids=locked_ids, as_of=as_of, model=model, tallies=tallies)
+        refresh_likelihoods(lead_ids=locked_ids, as_of=as_of)
     return outcome
 
 
@@ -137,11 +127,7 @@ def _lock_in_id_order(ids: list[int]) -> list[tuple]:
     )
 
 
-def _store_scores_set_based(
-    *, lead_ids, rules, as_of, cause, thresholds: ScoringSettings, tallies: score_sql.EventTallies | None
-):
-    """The crossing candidates, and with `tallies` the likelihood's event tallies of the
-    chunk (counted in the statement's one pass over the events; else None)."""
+def _store_scores_set_based(*, lead_ids, rules, as_of, cause, thresholds: ScoringSettings):
     statement, params = score_sql.rescore_statement(
         rules=rules,
         lead_ids=lead_ids,
@@ -149,7 +135,6 @@ def _store_scores_set_based(
         cause=cause,
         mql=thresholds.mql_threshold,
         recycle=thresholds.recycle_threshold,
-        tallies=tallies,
     )
     with connection.cursor() as cursor:
         # Sorting a batch's events for the daily caps spills to disk at the default 4 MB;
@@ -158,11 +143,7 @@ def _store_scores_set_based(
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(statement, params)
         rows = cursor.fetchall()
-    if tallies is None:
-        return [(lead_id, score, score_sql.decode_json(items)) for lead_id, score, items in rows], None
-    candidates = [(row[0], row[1], score_sql.decode_json(row[2])) for row in rows if row[3] is None]
-    tallies = [(row[0], *row[3:]) for row in rows if row[3] is not None]
-    return candidates, np.array(tallies, dtype=np.float64).reshape(-1, TALLY_COLUMNS)
+    return [(lead_id, score, score_sql.decode_json(contributions)) for lead_id, score, contributions in rows]
 
 
 def _store_scores_one_by_one(*, lead_ids, rules, as_of, cause, thresholds: ScoringSettings):

@@ -6,8 +6,6 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads.models import Lead
@@ -85,13 +83,3 @@ def test_a_likelihood_moves_when_an_event_leaves_its_window_without_new_events()
     after = _stored_likelihoods([lead.pk])[lead.pk]
     assert after != before
     assert after == _reference_likelihoods([lead.pk], later)[lead.pk]
-
-
-def test_a_rescore_with_a_published_model_reads_the_leads_events_once():
-    publish_small_model()
-    now = timezone.now()
-    ids = [lead.pk for lead in _leads_with_history(now)]
-    with CaptureQueriesContext(connection) as queries:
-        rescore_leads(lead_ids=ids, cause="test", as_of=now)
-    reading_events = [query["sql"] for query in queries if "events_engagementevent" in query["sql"]]
-    assert len(reading_events) == 1
