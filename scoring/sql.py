@@ -245,7 +245,8 @@ def rescore_statement(
 ) -> tuple[str, dict]:
     """One statement that rescores the chunk: stores changed scores and their history,
     re-arms leads that fell below the recycle threshold, flags open alerts whose lead
-    decayed below it, and returns the leads that may cross the MQL threshold now.
+    decayed below it, and returns the leads that may cross the MQL threshold now and
+    those whose score changed: rows (id, score, contributions, may cross, changed).
 
     The caller has locked the chunk's lead rows (in id order) in this transaction, so
     `chunk` reads their latest stage and flags and nobody moves them meanwhile.
@@ -294,6 +295,8 @@ def rescore_statement(
             WHERE a.lead_id = s.id AND a.status = 'open' AND NOT a.decayed_below_recycle
               AND s.score < {recycle_param}
             RETURNING a.id)
-        SELECT s.id, s.score, s.contributions FROM scores s WHERE s.score >= {mql_param} AND s.may_cross
+        SELECT s.id, s.score, s.contributions, s.score >= {mql_param} AND s.may_cross AS may_cross,
+               s.score <> s.old_score AS changed
+        FROM scores s WHERE (s.score >= {mql_param} AND s.may_cross) OR s.score <> s.old_score
     """
     return sql, params.values
