@@ -24,11 +24,9 @@ from .. import sql as score_sql
 from .explain import explain_matrix
 from .features import (
     DAY,
-    EVENT_GROUPS,
     GROUP_CASE,
     GROUP_TYPES,
     HORIZON_DAYS,
-    WINDOWS,
     RawFacts,
     count_events,
     event_group,
@@ -52,7 +50,7 @@ def facts_now(
     fast = connection.vendor == "postgresql" if fast is None else fast
     since = as_of - timedelta(seconds=HORIZON_DAYS * DAY)
     if fast:
-        every, tallies = _read_now_sql(lead_ids=lead_ids, since=since, as_of=as_of)
+        every, events = _read_now_sql(lead_ids=lead_ids, since=since, as_of=as_of)
     else:
         every, events = _read_now_orm(lead_ids=lead_ids, since=since, as_of=as_of)
     # Customers, merged and erased leads get no likelihood.
@@ -64,16 +62,19 @@ def facts_now(
             stale.append(row[0])
     ids = np.array([row[0] for row in leads], dtype=np.int64)
     n = len(ids)
-    if fast:
-        counts, days = _counts_from_tallies(ids=ids, tallies=tallies)
+    event_lead = events[:, 0].astype(np.int64)
+    if n and len(event_lead):
+        position = np.minimum(np.searchsorted(ids, event_lead), n - 1)
+        row_of_event = np.where(ids[position] == event_lead, position, -1)
     else:
-        counts, days = count_events(
-            row_of_event=_rows_of(ids, events[:, 0].astype(np.int64)),
-            group=events[:, 1].astype(np.int64),
-            seconds=events[:, 2].copy(),
-            as_of=np.full(n, as_of.timestamp()),
-            n=n,
-        )
+        row_of_event = np.full(len(event_lead), -1)
+    counts, days = count_events(
+        row_of_event=row_of_event,
+        group=events[:, 1].astype(np.int64),
+        seconds=events[:, 2].copy(),
+        as_of=np.full(n, as_of.timestamp()),
+        n=n,
+    )
     stored = np.array([np.nan if row[8] is None else row[8] for row in leads], dtype=np.float64)
     facts = RawFacts(
         lead_ids=ids,
@@ -94,33 +95,6 @@ _LEAD_COLUMNS = ("id", "job_title", "company_size", "country", "source", "stage"
 _LEAD_COLUMNS += ("merged_into_id", "erased_at")
 
 
-def _rows_of(ids: np.ndarray, lead_of: np.ndarray) -> np.ndarray:
-    """Each entry's row in `ids` (sorted), -1 for a lead not among them."""
-    n = len(ids)
-    if not n or not len(lead_of):
-        return np.full(len(lead_of), -1)
-    position = np.minimum(np.searchsorted(ids, lead_of), n - 1)
-    return np.where(ids[position] == lead_of, position, -1)
-
-
-# The events' tallies per (lead, group), counted in PostgreSQL: a few rows per lead
-# instead of every event of the last 90 days (fetching those was most of a rescore's
-# likelihood cost). `age` is computed in float8 from the same epoch seconds as
-# `count_events` (as_of.timestamp() and the event's epoch), so the windows' edges fall
-# exactly where the portable path puts them.
-_TALLY_SQL = f"""
-    SELECT g.lead_id, g.grp, {", ".join(f"count(*) FILTER (WHERE g.age < {window * DAY})" for window in WINDOWS)},
-           min(g.age)
-    FROM (SELECT e.lead_id, {GROUP_CASE} AS grp,
-                 %s::float8 - extract(epoch from e.occurred_at)::float8 AS age
-          FROM events_engagementevent e
-          WHERE e.lead_id = ANY(%s::bigint[]) AND e.occurred_at > %s AND e.occurred_at <= %s
-            AND e.type = ANY(%s)) g
-    WHERE g.grp IS NOT NULL AND g.age >= 0 AND g.age < {HORIZON_DAYS * DAY}
-    GROUP BY g.lead_id, g.grp
-"""
-
-
 def _read_now_sql(*, lead_ids: list[int], since: datetime, as_of: datetime) -> tuple[list, np.ndarray]:
     ids_text = score_sql.array_literal(lead_ids)
     with connection.cursor() as cursor:
@@ -129,26 +103,14 @@ def _read_now_sql(*, lead_ids: list[int], since: datetime, as_of: datetime) -> t
             [ids_text],
         )
         leads = cursor.fetchall()
-        cursor.execute(_TALLY_SQL, [as_of.timestamp(), ids_text, since, as_of, GROUP_TYPES])
-        tallies = cursor.fetchall()
-    return leads, np.array(tallies, dtype=np.float64).reshape(-1, 3 + len(WINDOWS))
-
-
-def _counts_from_tallies(*, ids: np.ndarray, tallies: np.ndarray) -> tuple[dict, np.ndarray]:
-    """`count_events`' result from the per-(lead, group) tallies of `_TALLY_SQL`."""
-    n, groups = len(ids), len(EVENT_GROUPS)
-    row = _rows_of(ids, tallies[:, 0].astype(np.int64))
-    keep = row >= 0
-    row, tallies = row[keep], tallies[keep]
-    cell = row * groups + tallies[:, 1].astype(np.int64)
-    counts = {}
-    for index, window in enumerate(WINDOWS):
-        grid = np.zeros(n * groups, dtype=np.int32)
-        grid[cell] = tallies[:, 2 + index]
-        counts[window] = grid.reshape(n, groups)
-    youngest = np.full(n, np.inf)
-    np.minimum.at(youngest, row, tallies[:, 2 + len(WINDOWS)])
-    return counts, np.where(np.isfinite(youngest), youngest / DAY, np.nan)
+        cursor.execute(
+            f"SELECT e.lead_id, {GROUP_CASE} AS grp, extract(epoch from e.occurred_at)::float8 "
+            "FROM events_engagementevent e "
+            "WHERE e.lead_id = ANY(%s::bigint[]) AND e.occurred_at > %s AND e.occurred_at <= %s AND e.type = ANY(%s)",
+            [ids_text, since, as_of, GROUP_TYPES],
+        )
+        rows = [row for row in cursor.fetchall() if row[1] is not None]
+    return leads, np.array(rows, dtype=np.float64).reshape(-1, 3)
 
 
 def _read_now_orm(*, lead_ids: list[int], since: datetime, as_of: datetime) -> tuple[list, np.ndarray]:
