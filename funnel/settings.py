@@ -393,6 +393,12 @@ FUNNEL_INGEST_PROCESS_BATCH = int(os.environ.get("FUNNEL_INGEST_PROCESS_BATCH", 
 # A worker doubles its claim while claims come back full, up to this (events/processing.py).
 FUNNEL_INGEST_PROCESS_BATCH_MAX = int(os.environ.get("FUNNEL_INGEST_PROCESS_BATCH_MAX", "4000"))
 FUNNEL_INGEST_SWEEP_SECONDS = float(os.environ.get("FUNNEL_INGEST_SWEEP_SECONDS", "10"))
+# Every worker's watchman (funnel/watchman.py): every FUNNEL_WATCHMAN_SECONDS (0: off) it
+# does itself the intake and rescore work that has waited longer than OVERDUE seconds,
+# and restarts its worker when its consumer has heard nothing for DEAF seconds of that.
+FUNNEL_WATCHMAN_SECONDS = float(os.environ.get("FUNNEL_WATCHMAN_SECONDS", "2"))
+FUNNEL_WATCHMAN_OVERDUE_SECONDS = float(os.environ.get("FUNNEL_WATCHMAN_OVERDUE_SECONDS", "10"))
+FUNNEL_WATCHMAN_DEAF_SECONDS = float(os.environ.get("FUNNEL_WATCHMAN_DEAF_SECONDS", "30"))
 # The ingest processing has a queue and a worker of its own (Procfile, docker-compose): it
 # waits at times for a rescore's row locks, and must not hold up the rescore's own tasks
 # (the MQL alerts wait for those) while it does.

@@ -247,7 +247,11 @@ def schedule_wake_up(*, now: datetime | None = None) -> float | None:
     countdown = max(0.05, (min(candidates) - now).total_seconds() + 0.02)
     # One delayed doorbell per target tenth of a second is enough, however many ask.
     key = f"scoring:wake:{round((now.timestamp() + countdown) * 10)}"
-    if cache.add(key, 1, timeout=int(countdown) + 5):
+    try:
+        first = cache.add(key, 1, timeout=int(countdown) + 5)
+    except Exception:  # noqa: BLE001 - no cache (Redis restarting): ring; the doorbell never raises
+        first = True
+    if first:
         ring_rescore_doorbell(countdown=countdown)
     return countdown
 

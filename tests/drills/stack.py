@@ -105,19 +105,41 @@ def start_gunicorn(*, env: dict, workers: int = 2, name: str = "gunicorn") -> tu
     raise RuntimeError("gunicorn did not come up")
 
 
+# What runs a worker under make run (Procfile) starts it again when it exits.
+RESTART_LOOP = 'while :; do "$@"; echo "worker exited ($?); starting it again" >&2; sleep 1; done'
+RESTARTED = b"worker exited ("
+
+
 def start_celery_worker(
-    *, env: dict, name: str = "worker", concurrency: int = 1, beat: bool = False
+    *,
+    env: dict,
+    name: str = "worker",
+    concurrency: int = 1,
+    beat: bool = False,
+    restarted: bool = False,
+    queues: str = "celery,ingest",
 ) -> subprocess.Popen:
-    """A worker; with `beat`, beat runs inside it (its sweeps ring for what a dead worker left)."""
+    """A worker; with `beat`, beat runs inside it (its sweeps ring for what a dead worker
+    left); with `restarted`, in make run's loop that starts it again when it exits (the
+    process returned is the loop's; `restarts(worker)` counts)."""
     command = [sys.executable, "-m", "celery", "-A", "funnel", "worker", "--loglevel=INFO"]
-    command += [f"--concurrency={concurrency}", "--pool=prefork", "--queues=celery,ingest"]
+    command += [f"--concurrency={concurrency}", "--pool=prefork", f"--queues={queues}"]
     if beat:
         command += ["--beat", f"--schedule={log_path(name + '-beat').with_suffix('.schedule')}"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    with open(log_path(name), "wb") as log:
-        return subprocess.Popen(
+    if restarted:
+        command = ["sh", "-c", RESTART_LOOP, "sh", *command]
+    path = log_path(name)
+    with open(path, "wb") as log:
+        worker = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+    worker.log_path = path
+    return worker
+
+
+def worker_log_count(worker: subprocess.Popen, needle: bytes) -> int:
+    return worker.log_path.read_bytes().count(needle)
 
 
 def stop_process(process: subprocess.Popen, *, kill: bool = False) -> None:
