@@ -196,8 +196,16 @@ def settle_marks(*, claims: list[Claim], now: datetime) -> None:
         return
     if connection.vendor == "postgresql":
         # Two arrays instead of a UNION ALL of hundreds of SELECTs, which cost more to
-        # parse and plan than the update itself.
+        # parse and plan than the update itself. The rows are locked first in lead id
+        # order, the order in which mark_for_rescore's upserts lock them: an UPDATE … FROM
+        # locks in whatever order its join yields, and against an ingest batch marking
+        # some of the same leads that deadlocked (two ingest processes made it frequent).
+        ids = sorted(claim.lead_id for claim in claims)
         with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT lead_id FROM scoring_rescoremark WHERE lead_id = ANY(%s::bigint[]) ORDER BY lead_id FOR UPDATE",
+                [ids],
+            )
             cursor.execute(
                 "UPDATE scoring_rescoremark m SET settled_generation = claimed.generation, leased_until = NULL, "
                 "rescored_at = %s, marked_at = CASE WHEN m.generation > claimed.generation THEN %s "
