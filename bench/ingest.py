@@ -17,6 +17,11 @@ BENCH_PORT (default 8150), and measures:
 3. single events: one event per request, against an authenticated no-op view on the
    same server (FUNNEL_BENCH_NOOP=1), and the cost of verifying an API key.
 
+BENCH_WORKLOAD=known_leads runs issue 14's workload instead of 1.: BENCH_KNOWN_LEADS
+(6,000) people are created first (one event each, processed, not timed), then
+BENCH_EVENTS (default 60,000 there) events about them by email, in batches of 500
+from 2 clients, timed in one phase; the COPY baseline copies those rows only.
+
 Not part of the test suite: it prints figures, it asserts nothing about time.
 """
 
@@ -40,7 +45,12 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 BENCH_DB = os.environ.get("BENCH_DATABASE", "funnel_bench")
 PORT = int(os.environ.get("BENCH_PORT", "8150"))
-EVENTS = int(os.environ.get("BENCH_EVENTS", "200000"))
+WORKLOAD = os.environ.get("BENCH_WORKLOAD", "mix")
+if WORKLOAD not in ("mix", "known_leads"):
+    sys.exit("BENCH_WORKLOAD is mix (the default) or known_leads.")
+EVENTS = int(os.environ.get("BENCH_EVENTS", "200000" if WORKLOAD == "mix" else "60000"))
+DRAIN_LABEL = "process" if os.environ.get("BENCH_DRAIN", "task") == "plain" else "task (+rescore)"
+KNOWN_LEADS = int(os.environ.get("BENCH_KNOWN_LEADS", "6000"))
 BATCH = 500
 CLIENTS = 2
 SINGLE_REQUESTS = int(os.environ.get("BENCH_SINGLE_REQUESTS", "4000"))
@@ -125,6 +135,47 @@ def make_batches(client: int) -> list[bytes]:
     return batches
 
 
+def make_known_batches(client: int) -> list[bytes]:
+    """Issue 14's workload: every event about one of KNOWN_LEADS people known by email."""
+    rng = random.Random(100 + client)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    per_client = EVENTS // CLIENTS
+    batches = []
+    for first in range(0, per_client, BATCH):
+        events = [
+            {
+                "message_id": f"k{client}-{number}",
+                "type": rng.choice(TYPES),
+                "occurred_at": (start + timedelta(seconds=number)).isoformat(),
+                "email": f"known{rng.randrange(KNOWN_LEADS)}@example.com",
+                "properties": {"url": f"https://example.com/p/{rng.randrange(200)}", "campaign": "bench"},
+            }
+            for number in range(first, min(first + BATCH, per_client))
+        ]
+        batches.append(orjson.dumps({"events": events}))
+    return batches
+
+
+def seed_known_leads(url: str, key: str, env: dict) -> None:
+    """The known people, one identifying event each, processed before the timed phase."""
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    people = [
+        {
+            "message_id": f"seed-{n}",
+            "type": "page_view",
+            "email": f"known{n}@example.com",
+            "occurred_at": start.isoformat(),
+        }
+        for n in range(KNOWN_LEADS)
+    ]
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    for first in range(0, len(people), BATCH):
+        response = session.post(url, data=orjson.dumps({"events": people[first : first + BATCH]}), headers=headers)
+        response.raise_for_status()
+    drain_intake(env)
+
+
 def post_all(args) -> tuple[int, int, float]:
     url, key, bodies = args
     session = requests.Session()
@@ -150,19 +201,24 @@ def run_clients(url: str, key: str, per_client: list[list[bytes]]) -> tuple[int,
 
 
 def drain_intake(env: dict) -> tuple[int, float]:
-    """Process what the intake holds in one process (a worker's task, without Celery)."""
+    """Process what the intake holds in one process, as the ingest worker's task does
+    (claims, then each claim's leads rescored), without Celery; BENCH_DRAIN=plain
+    processes without rescoring (process_all_incoming_events)."""
+    if os.environ.get("BENCH_DRAIN", "task") == "plain":
+        work = "count = process_all_incoming_events()\n"
+    else:
+        work = "count = 0\nwhile done := process_incoming_for_a_while(seconds=3600):\n    count += done\n"
     script = (
         "import time, django; django.setup()\n"
-        "from events.processing import process_all_incoming_events\n"
-        "began = time.perf_counter(); count = process_all_incoming_events()\n"
-        "print(count, time.perf_counter() - began)\n"
+        "from events.processing import process_all_incoming_events, process_incoming_for_a_while\n"
+        "began = time.perf_counter()\n" + work + "print(count, time.perf_counter() - began)\n"
     )
     out = subprocess.run([PYTHON, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     count, seconds = out.stdout.split()[-2:]
     return int(count), float(seconds)
 
 
-def copy_baseline(parsed: dict) -> tuple[int, float]:
+def copy_baseline(parsed: dict, *, where: str = "true") -> tuple[int, float]:
     connection = connect(parsed, BENCH_DB)
     with connection, connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_events_copy")
@@ -170,7 +226,7 @@ def copy_baseline(parsed: dict) -> tuple[int, float]:
         buffer = io.StringIO()
         cursor.copy_expert(
             "COPY (SELECT message_id, lead_id, type, occurred_at, received_at, properties, source, api_key_id "
-            "FROM events_engagementevent ORDER BY id) TO STDOUT",
+            f"FROM events_engagementevent WHERE {where} ORDER BY id) TO STDOUT",
             buffer,
         )
     rows = buffer.getvalue().count("\n")
@@ -233,21 +289,26 @@ def main() -> None:
     fresh_database(parsed, env)
     key = make_key(env)
     print("Generating payloads …", flush=True)
-    per_client = [make_batches(client) for client in range(CLIENTS)]
+    known = WORKLOAD == "known_leads"
+    per_client = [(make_known_batches if known else make_batches)(client) for client in range(CLIENTS)]
     server = start_server(env)
     try:
         base = f"http://127.0.0.1:{PORT}/api/v1"
+        if known:
+            print(f"Creating {KNOWN_LEADS:,} known leads (not timed) …", flush=True)
+            seed_known_leads(f"{base}/events", key, env)
         print(f"Posting {EVENTS:,} events in batches of {BATCH} from {CLIENTS} clients …", flush=True)
-        # In two halves, timed apart: in the first most people are new (leads created,
-        # visitors identified and merged), in the second most are known.
+        # The mix in two halves, timed apart: in the first most people are new (leads
+        # created, visitors identified and merged), in the second most are known.
+        parts = [slice(None)] if known else [slice(None, len(per_client[0]) // 2), slice(len(per_client[0]) // 2, None)]
         halves, drains = [], []
-        for part in (slice(None, len(per_client[0]) // 2), slice(len(per_client[0]) // 2, None)):
+        for part in parts:
             halves.append(run_clients(f"{base}/events", key, [bodies[part] for bodies in per_client]))
             drains.append(drain_intake(env))
         accepted = sum(half[0] for half in halves)
         failures = sum(half[1] for half in halves)
         api_seconds = sum(half[2] for half in halves)
-        rows, copy_seconds = copy_baseline(parsed)
+        rows, copy_seconds = copy_baseline(parsed, where="message_id NOT LIKE 'seed-%'" if known else "true")
         print(f"Single events: {SINGLE_REQUESTS:,} requests each …", flush=True)
         noop_rate, noop_failures = single_events(f"{base}/bench/noop", key, "noop")
         single_rate, single_failures = single_events(f"{base}/events", key, "single")
@@ -273,10 +334,11 @@ def main() -> None:
     print(f"{'what':<52} {'figure':>14}")
     print("-" * 67)
     print(f"{'batches through the API (gunicorn 2 workers), rows/s':<52} {api_rate:>14,.0f}")
-    for label, (half_accepted, _, half_seconds), (processed, seconds) in zip(HALVES, halves, drains, strict=True):
+    labels = [f"known leads ({KNOWN_LEADS:,}), all events by email"] if known else HALVES
+    for label, (half_accepted, _, half_seconds), (processed, seconds) in zip(labels, halves, drains, strict=True):
         print(f"{'  ' + label + ', rows/s':<52} {half_accepted / half_seconds:>14,.0f}")
         if processed:
-            print(f"{'    then processed by one process, rows/s':<52} {processed / seconds:>14,.0f}")
+            print(f"{'    then processed by one ' + DRAIN_LABEL + ', rows/s':<52} {processed / seconds:>14,.0f}")
     print(f"{'raw COPY into a copy of the events table, rows/s':<52} {copy_rate:>14,.0f}")
     print(f"{'ratio API / COPY (goal ≥ 0.5)':<52} {api_rate / copy_rate:>14.2f}")
     print(f"{'single event per request, req/s':<52} {single_rate:>14,.0f}")
@@ -289,7 +351,7 @@ def main() -> None:
         f" {leads:,} live leads; {marks:,} rescore marks; {waiting:,} events left in the intake;"
         f" failed requests: {failures + noop_failures + single_failures}"
     )
-    print(f"machine: {os.cpu_count()} cores; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"workload: {WORKLOAD}; machine: {os.cpu_count()} cores; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 
 
 if __name__ == "__main__":

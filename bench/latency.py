@@ -6,7 +6,8 @@
 Uses its own database (`funnel_bench_latency`, recreated each run; only the host and
 credentials of DATABASE_URL are used) and the Redis database of REDIS_URL (flushed).
 Starts gunicorn (2 workers) on BENCH_LATENCY_PORT (default 8201) and the Celery workers
-of the Procfile (the main one, prefork with 2 processes; the ingest queue's, 1), then for BENCH_SECONDS (60):
+of the Procfile (the main one, prefork with 2 processes; the ingest queue's, 2 processes or
+BENCH_INGEST_CONCURRENCY), then for BENCH_SECONDS (60):
 
 - a steady 500 events/s (batches of 50, from 2 senders every 200 ms) of page views, email opens and
   blog reads for 5,000 background leads;
@@ -47,6 +48,8 @@ PORT = int(os.environ.get("BENCH_LATENCY_PORT", "8201"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 RATES = [int(rate) for rate in os.environ.get("BENCH_LATENCY_RATES", "250,500,1000,2000,4000").split(",") if rate]
 PROBES_PER_SECOND = 2
+# The ingest worker's processes, as the Procfile runs it.
+INGEST_PROCESSES = int(os.environ.get("BENCH_INGEST_CONCURRENCY", "2"))
 BACKGROUND_LEADS = 5000
 
 
@@ -173,7 +176,9 @@ def main() -> int:
     celery = [PYTHON, "-m", "celery", "-A", "funnel", "worker", "--loglevel=WARNING", "--pool=prefork"]
     worker = start([*celery, "--queues=celery", "--concurrency=2"], env, "bench-latency-worker.log")
     ingest = start(
-        [*celery, "--queues=ingest", "--hostname=ingest@%h", "--concurrency=1"], env, "bench-latency-ingest.log"
+        [*celery, "--queues=ingest", "--hostname=ingest@%h", f"--concurrency={INGEST_PROCESSES}"],
+        env,
+        "bench-latency-ingest.log",
     )
     database = psycopg2.connect(db_url)
     database.autocommit = True
@@ -220,7 +225,7 @@ def main() -> int:
     print()
     print(
         f"event → alert visible in GET /api/v1/queue, {SECONDS:.0f} s per rate, "
-        "gunicorn (2) + the worker (2 processes) + the ingest worker (1)"
+        f"gunicorn (2) + the worker (2 processes) + the ingest worker ({INGEST_PROCESSES})"
     )
     print(f"{'events/s':>9} {'sent/s':>8} {'late':>6} {'alerts':>9} ", end="")
     print(f"{'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'backlog':>8}")

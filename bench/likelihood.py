@@ -12,7 +12,7 @@ A database of its own (dropped and created) gets `generate_load --leads N --even
 - accuracy: AUC, log loss, ECE and precision@k of the model, the rule score and naive
   Bayes on the same time-ordered holdout.
 
-Usage: python bench/likelihood.py [--leads 100000] [--events 1000000]
+Usage: python bench/likelihood.py [--leads 100000] [--events 1000000] [--reuse]
 """
 
 import argparse
@@ -43,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--reuse", action="store_true", help="Keep the database a previous run loaded.")
     args = parser.parse_args()
 
     import psycopg2
@@ -51,9 +52,10 @@ def main() -> None:
     parts = urlparse(url)
     admin = psycopg2.connect(urlunparse(parts._replace(path="/postgres")))
     admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {BENCH_DB}")
+    if not args.reuse:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+            cursor.execute(f"CREATE DATABASE {BENCH_DB}")
     admin.close()
     os.environ["DATABASE_URL"] = urlunparse(parts._replace(path=f"/{BENCH_DB}"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "funnel.settings")
@@ -69,9 +71,14 @@ def main() -> None:
     from scoring.services import run_rescore_job, start_full_rescore
 
     call_command("migrate", verbosity=0)
-    started = time.monotonic()
-    generate_load(leads=args.leads, events=args.events, seed=1)
-    print(f"loaded {args.leads:,} leads / {args.events:,} events in {time.monotonic() - started:.1f} s", flush=True)
+    if args.reuse:
+        # The previous run's models are left unpublished; its leads keep their likelihoods.
+        LikelihoodModel.objects.update(published=False)
+        print("reusing the loaded database", flush=True)
+    else:
+        started = time.monotonic()
+        generate_load(leads=args.leads, events=args.events, seed=1)
+        print(f"loaded {args.leads:,} leads / {args.events:,} events in {time.monotonic() - started:.1f} s", flush=True)
 
     def full_rescore() -> float:
         job = start_full_rescore(cause="bench", enqueue=False)

@@ -49,8 +49,11 @@ class EventSource(models.TextChoices):
 class EngagementEvent(models.Model):
     """One engagement of a lead, immutable once stored. `message_id` is the idempotency key."""
 
-    message_id = models.CharField(max_length=200, unique=True)
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="events")
+    # Unique through Meta's constraint, not unique=True: that would also build a LIKE
+    # index (varchar_pattern_ops) that no query uses and every insert pays for.
+    message_id = models.CharField(max_length=200)
+    # No index of its own: event_lead_time (lead, occurred_at) serves lead lookups.
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="events", db_index=False)
     type = models.CharField(max_length=100)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
@@ -59,6 +62,7 @@ class EngagementEvent(models.Model):
     api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["message_id"], name="event_message_id_unique")]
         indexes = [
             models.Index(fields=["lead", "occurred_at"], name="event_lead_time"),
             models.Index(fields=["occurred_at"], name="event_time"),
@@ -81,7 +85,7 @@ class IncomingEvent(models.Model):
     (intake.py's _payload). No foreign key to the API key: the worker reads the key
     if it is still there, and the insert saves a check per row."""
 
-    message_id = models.CharField(max_length=200, unique=True)
+    message_id = models.CharField(max_length=200)  # unique: Meta (no LIKE index, as EngagementEvent)
     received_at = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=10, choices=EventSource.choices, default=EventSource.API)
     api_key = models.ForeignKey(
@@ -94,6 +98,9 @@ class IncomingEvent(models.Model):
         related_name="+",
     )
     event = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message_id"], name="incoming_message_id_unique")]
 
     def __str__(self) -> str:
         return f"incoming {self.message_id}"

@@ -86,23 +86,39 @@ def process_incoming_for_a_while(*, seconds: float = 1.0) -> int:
     then, if events may be left, ring again and return (a task that never ended would
     hold its worker through a deploy). After each claim commits, its leads are
     announced (evidence_stored): the scoring app rescores them in this task,
-    so their MQL alerts wait for no second worker."""
+    so their MQL alerts wait for no second worker.
+
+    The claim grows while claims come back full (events arrive faster than a claim
+    of that size is processed and its leads rescored) and shrinks back when one does
+    not: a claim's statements and each lead's rescore are paid once per claim, not per
+    event, so a bigger claim is what lets one worker catch up with a flood instead of
+    falling further behind, while a trickle keeps small, quick claims."""
+    global _claim_size
     began = time.monotonic()
     total = 0
-    limit = settings.FUNNEL_INGEST_PROCESS_BATCH
+    smallest = settings.FUNNEL_INGEST_PROCESS_BATCH
+    largest = max(smallest, settings.FUNNEL_INGEST_PROCESS_BATCH_MAX)
+    limit = min(max(_claim_size, smallest), largest)
     while True:
         processed, lead_ids = _process_claim(limit=limit)
+        full = processed == limit
+        _claim_size = min(limit * 2, largest) if full else max(smallest, limit // 2)
         if not processed:
             return total
         total += processed
         # Committed: the scoring app rescores these leads here and now (their MQL alerts
         # wait for no other worker), or leaves them to its own worker.
         evidence_stored(lead_ids=lead_ids)
-        if processed < limit:
+        if not full:
             return total
         if time.monotonic() - began > seconds:
             ring_processing_doorbell()
             return total
+        limit = _claim_size
+
+
+# This process's current claim size (process_incoming_for_a_while).
+_claim_size = 0
 
 
 def _event(payload: list) -> Event:

@@ -390,6 +390,8 @@ FUNNEL_RESCORE_JOB_BATCH = int(os.environ.get("FUNNEL_RESCORE_JOB_BATCH", "20000
 FUNNEL_INGEST_DEFERRED = env_bool("FUNNEL_INGEST_DEFERRED", True)
 FUNNEL_INGEST_INLINE = env_bool("FUNNEL_INGEST_INLINE", False)
 FUNNEL_INGEST_PROCESS_BATCH = int(os.environ.get("FUNNEL_INGEST_PROCESS_BATCH", "1000"))
+# A worker doubles its claim while claims come back full, up to this (events/processing.py).
+FUNNEL_INGEST_PROCESS_BATCH_MAX = int(os.environ.get("FUNNEL_INGEST_PROCESS_BATCH_MAX", "4000"))
 FUNNEL_INGEST_SWEEP_SECONDS = float(os.environ.get("FUNNEL_INGEST_SWEEP_SECONDS", "10"))
 # Every worker's watchman (funnel/watchman.py): every FUNNEL_WATCHMAN_SECONDS (0: off) it
 # does itself the intake and rescore work that has waited longer than OVERDUE seconds,

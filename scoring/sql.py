@@ -97,6 +97,7 @@ def scores_cte(
     explain_when: str = "true",
     cycle_as_of: bool = False,
     may_cross_stages_param: str | None = None,
+    id_bounds: tuple[str, str] | None = None,
 ) -> str:
     """CTEs ending in `scores(id, old_score, score, contributions)` for the chunk's leads.
 
@@ -112,6 +113,10 @@ def scores_cte(
     read in this statement's snapshot); without it, false. `scores.armed` is the lead's
     `mql_armed` as read."""
     cycle_filter = f" AND t.occurred_at <= {as_of_param}" if cycle_as_of else ""
+    # The chunk's id range, said again beside the ids: a full rescore's batch is a run of
+    # consecutive ids, which the planner then reads by primary key instead of hashing
+    # every row of the leads table (20,000 of 100,000 leads looked cheaper to it that way).
+    id_range = f" AND l.id BETWEEN {id_bounds[0]} AND {id_bounds[1]}" if id_bounds else ""
     may_cross = "false"
     if may_cross_stages_param:
         may_cross = (
@@ -142,7 +147,8 @@ def scores_cte(
                    CASE WHEN l.cycle > 1 THEN (
                        SELECT max(t.occurred_at) FROM leads_stagetransition t
                        WHERE t.lead_id = l.id AND t.kind = 'new_cycle'{cycle_filter}) END AS window_start
-            FROM (SELECT DISTINCT unnest({lead_ids_param}) AS id) ids JOIN leads_lead l ON l.id = ids.id)""",
+            FROM (SELECT DISTINCT unnest({lead_ids_param}) AS id) ids
+            JOIN leads_lead l ON l.id = ids.id{id_range})""",
         # Only leads in a later cycle have a window: a small table the events meet by hash.
         "windows AS (SELECT id, window_start FROM chunk WHERE window_start IS NOT NULL)",
     ]
@@ -245,7 +251,8 @@ def rescore_statement(
 ) -> tuple[str, dict]:
     """One statement that rescores the chunk: stores changed scores and their history,
     re-arms leads that fell below the recycle threshold, flags open alerts whose lead
-    decayed below it, and returns the leads that may cross the MQL threshold now.
+    decayed below it, and returns the leads that may cross the MQL threshold now and
+    those whose score changed: rows (id, score, contributions, may cross, changed).
 
     The caller has locked the chunk's lead rows (in id order) in this transaction, so
     `chunk` reads their latest stage and flags and nobody moves them meanwhile.
@@ -257,6 +264,7 @@ def rescore_statement(
     mql_param = params.add(mql)
     cause_param = params.add(cause[:60])
     stages_param = params.add(list(PRE_MQL_STAGES))
+    id_bounds = (f"{params.add(min(lead_ids))}::bigint", f"{params.add(max(lead_ids))}::bigint")
     sql = scores_cte(
         rules=rules,
         params=params,
@@ -265,6 +273,7 @@ def rescore_statement(
         # Explained: what is written to the history, and what may cross.
         explain_when=f"s.score <> s.old_score OR (s.score >= {mql_param} AND s.may_cross)",
         may_cross_stages_param=f"{stages_param}::text[]",
+        id_bounds=id_bounds,
     )
     # The locked rows cannot change under us, so what `chunk` read is what is stored:
     # only the changed rows are touched, found by primary key.
@@ -273,7 +282,8 @@ def rescore_statement(
             UPDATE leads_lead l
             SET score = s.score, mql_armed = (s.armed OR s.score < {recycle_param})
             FROM scores s
-            WHERE l.id = s.id AND (s.old_score <> s.score OR (NOT s.armed AND s.score < {recycle_param}))
+            WHERE l.id = s.id AND l.id BETWEEN {id_bounds[0]} AND {id_bounds[1]}
+              AND (s.old_score <> s.score OR (NOT s.armed AND s.score < {recycle_param}))
             RETURNING l.id),
         rearmed AS (
             -- The trail of re-arming (leads.LeadChange), also when the score did not change:
@@ -294,6 +304,8 @@ def rescore_statement(
             WHERE a.lead_id = s.id AND a.status = 'open' AND NOT a.decayed_below_recycle
               AND s.score < {recycle_param}
             RETURNING a.id)
-        SELECT s.id, s.score, s.contributions FROM scores s WHERE s.score >= {mql_param} AND s.may_cross
+        SELECT s.id, s.score, s.contributions, s.score >= {mql_param} AND s.may_cross AS may_cross,
+               s.score <> s.old_score AS changed
+        FROM scores s WHERE (s.score >= {mql_param} AND s.may_cross) OR s.score <> s.old_score
     """
     return sql, params.values

@@ -61,7 +61,7 @@ def run_rescore_job_batch(*, job_id: int, batch_size: int | None = None) -> Resc
             job.finished_at = job.updated_at = now
             job.save(update_fields=["status", "done", "finished_at", "updated_at"])
             return None
-        rescore_leads(lead_ids=lead_ids, cause=f"rules changed (job {job.pk})", as_of=now)
+        rescore_leads(lead_ids=lead_ids, cause=f"rules changed (job {job.pk})", as_of=now, every_likelihood=False)
         job.cursor = lead_ids[-1]
         job.done += len(lead_ids)
         job.total = max(job.total, job.done)

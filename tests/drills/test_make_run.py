@@ -70,7 +70,9 @@ def test_a_worker_killed_under_make_run_comes_back_and_the_web_server_keeps_answ
         assert first, "no worker under honcho"
         for pid in first:
             os.kill(pid, signal.SIGKILL)
-        replaced = wait_for(lambda: celery_worker_pids(honcho.pid) - first, timeout=40)
+        # Every worker killed comes back (each loop sleeps before starting its worker again).
+        wait_for(lambda: len(celery_worker_pids(honcho.pid) - first) >= len(first), timeout=40)
+        replaced = celery_worker_pids(honcho.pid) - first
         answering = web_up()
         alive = honcho.poll() is None
     finally:
@@ -78,4 +80,4 @@ def test_a_worker_killed_under_make_run_comes_back_and_the_web_server_keeps_answ
         redis.stop()
     report("worker killed under make run", killed=len(first), restarted=len(replaced), web_answering=answering)
     assert alive and answering
-    assert replaced
+    assert len(replaced) >= len(first)

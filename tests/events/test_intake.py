@@ -262,3 +262,33 @@ def test_the_processing_task_leaves_a_lead_in_a_burst_to_the_coalescing(deferred
     mark = RescoreMark.objects.get(lead=lead)
     assert mark.generation > mark.settled_generation
     assert SalesAlert.objects.filter(lead=lead).count() == 1
+
+
+@pytest.fixture
+def claims_of_two_to_eight(settings, monkeypatch):
+    settings.FUNNEL_INGEST_PROCESS_BATCH = 2
+    settings.FUNNEL_INGEST_PROCESS_BATCH_MAX = 8
+    monkeypatch.setattr("events.processing._claim_size", 0)
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_claims_come_back_full_claims_twice_as_many_next_time(
+    deferred, post_events, claims_of_two_to_eight
+):
+    post_events({"events": page_views(30)})
+
+    # No time budget: one claim per task, each twice the one before while they are full.
+    assert [process_incoming_for_a_while(seconds=0) for _ in range(5)] == [2, 4, 8, 8, 8]
+    assert IncomingEvent.objects.count() == 0
+    assert EngagementEvent.objects.count() == 30
+
+
+@pytest.mark.django_db
+def test_a_worker_that_finds_less_waiting_than_it_claimed_goes_back_to_smaller_claims(
+    deferred, post_events, claims_of_two_to_eight
+):
+    post_events({"events": page_views(14, prefix="a")})
+    assert [process_incoming_for_a_while(seconds=0) for _ in range(4)] == [2, 4, 8, 0]
+    post_events({"events": page_views(10, prefix="b")})
+
+    assert [process_incoming_for_a_while(seconds=0) for _ in range(3)] == [4, 6, 0]

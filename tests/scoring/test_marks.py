@@ -6,6 +6,8 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from scoring.models import RescoreMark, ScoreChange, ScoringRule
@@ -109,3 +111,34 @@ def test_rescore_command_rescores_marked_leads_with_a_progress_bar(default_rules
     for lead in leads:
         lead.refresh_from_db()
         assert lead.score == compute_score(lead=lead, as_of=timezone.now()).score == 6
+
+
+def test_a_claim_for_given_leads_takes_only_theirs_oldest_first_in_one_statement():
+    leads = LeadFactory.create_batch(4)
+    for lead in leads:  # marked one after another: the first is the oldest
+        mark_for_rescore(lead_ids=[lead.pk])
+    wanted = [leads[3].pk, leads[1].pk, leads[0].pk]
+
+    with CaptureQueriesContext(connection) as queries:
+        claims = claim_marks(lead_ids=wanted, limit=2)
+
+    statements = [
+        query["sql"] for query in queries.captured_queries if not query["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 2)
+
+    assert [claim.lead_id for claim in claims] == [leads[0].pk, leads[1].pk]
+    assert [claim.lead_id for claim in claim_marks(lead_ids=wanted)] == [leads[3].pk]
+
+
+def test_settling_many_claims_settles_each_at_the_generation_it_claimed(lead):
+    others = LeadFactory.create_batch(2)
+    mark_for_rescore(lead_ids=[lead.pk, *[other.pk for other in others]])
+    claims = claim_marks()
+    mark_for_rescore(lead_ids=[lead.pk])  # marked again while the rescore runs
+
+    settle_marks(claims=claims, now=timezone.now())
+
+    marks = {mark.lead_id: mark for mark in RescoreMark.objects.all()}
+    assert (marks[lead.pk].generation, marks[lead.pk].settled_generation) == (2, 1)
+    assert all(marks[other.pk].settled_generation == marks[other.pk].generation == 1 for other in others)

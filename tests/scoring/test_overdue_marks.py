@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 TEN_SECONDS = timedelta(seconds=10)
 
 
-def test_a_lead_marked_longer_ago_than_a_doorbell_takes_is_rescored(lead):
+def test_a_lead_marked_longer_ago_than_a_doorbell_takes_is_rescored(lead, default_rules):
     pricing_view(lead)
     mark_for_rescore(lead_ids=[lead.pk])
     RescoreMark.objects.update(marked_at=timezone.now() - timedelta(seconds=30), last_marked_at=None)
@@ -29,7 +29,7 @@ def test_a_lead_marked_longer_ago_than_a_doorbell_takes_is_rescored(lead):
     assert not RescoreMark.pending().exists()
 
 
-def test_a_lead_marked_a_moment_ago_is_left_to_its_doorbell(lead):
+def test_a_lead_marked_a_moment_ago_is_left_to_its_doorbell(lead, default_rules):
     pricing_view(lead)
     mark_for_rescore(lead_ids=[lead.pk])
 
