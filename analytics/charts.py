@@ -7,6 +7,7 @@ by its `<desc>`; the page puts the same numbers in a table next to it.
 """
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -62,8 +63,25 @@ def nice_ticks(peak: float, *, count: int = 4, integer: bool = True) -> list[flo
     return [step * index for index in range(int(round(top / step)) + 1)]
 
 
-def _clip(label: str, length: int = 26) -> str:
-    return label if len(label) <= length else label[: length - 1] + "…"
+# What a label says about its numbers: “ (n=225)” or “ · 392,400 EUR” at its end.
+_LABEL_NUMBERS = re.compile(r"( \(n=[\d,]+\)| · [^·]+)$")
+
+
+def chart_label(label: str, length: int = 30) -> str:
+    """A category label that fits its column: a long one is shortened in its name (at a
+    word where it can), never in the count or money it ends with (“… (n=225)”)."""
+    if len(label) <= length:
+        return label
+    match = _LABEL_NUMBERS.search(label)
+    numbers = match.group(0) if match else ""
+    name = label[: len(label) - len(numbers)]
+    room = max(length - len(numbers) - 1, 1)
+    head = name[:room]
+    if len(name) > room and name[room] != " " and " " in head[room // 2 :]:
+        head = head[: head.rindex(" ")]
+    if head.count("(") > head.count(")"):  # never “Sales cycle (to…”: drop the open bracket
+        head = head[: head.rindex("(")]
+    return head.rstrip(" (·") + "…" + numbers
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,7 @@ def funnel_chart(*, key: str, title: str, description: str, steps: Sequence[Funn
             }
         bars.append(
             {
-                "label": _clip(step.label),
+                "label": chart_label(step.label),
                 "label_y": y + 20,
                 "x": round(label_width + (area - width) / 2, 1),
                 "y": y,
@@ -133,7 +151,7 @@ def bar_chart(
 ) -> SafeString:
     """Horizontal bars, one group per category and one bar per series; a category
     marked in `muted` is drawn grey (too few to mean much)."""
-    bar, gap, label_width = 14, 10, 190
+    bar, gap, label_width = 14, 10, 235  # room for 30 characters: a name and its n or money
     legend = 24 if len(series) > 1 else 4
     group = bar * len(series) + gap
     area = WIDTH - label_width - 110
@@ -158,7 +176,12 @@ def bar_chart(
                 }
             )
         groups.append(
-            {"label": _clip(category), "label_y": round(y0 + bar * len(series) / 2 + 4, 1), "bars": rects, "grey": grey}
+            {
+                "label": chart_label(category),
+                "label_y": round(y0 + bar * len(series) / 2 + 4, 1),
+                "bars": rects,
+                "grey": grey,
+            }
         )
     height = legend + group * max(len(categories), 1) + (24 if note else 6)
     return render_to_string(

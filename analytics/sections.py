@@ -4,8 +4,10 @@ of its numbers and a CSV of the same rows. Markup lives in the templates
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from django.conf import settings
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString
 
 from leads.stages import Stage
@@ -89,6 +91,19 @@ class Section:
     charts: list[Chart]
 
 
+def _axis_label(value) -> str:
+    """A day or week on an axis is written as on every page (“2 Mar 2026”, not ISO); the
+    report's rows may hold it as a date or as its ISO text (cached reports)."""
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            pass
+    if isinstance(value, date):
+        return date_format(value, "j M Y")
+    return str(value)
+
+
 def _column(chart: Chart, index: int) -> list:
     return [row[index] for row in chart.rows]
 
@@ -126,7 +141,7 @@ def _lines(*series_columns: int, scale: float = 1, unit: str = "", percent: bool
             key=chart.key,
             title=chart.title,
             description=chart.description,
-            x_labels=[str(label) for label in _column(chart, 0)],
+            x_labels=[_axis_label(label) for label in _column(chart, 0)],
             series=[
                 (chart.columns[i].name, [None if v is None else v * scale for v in _column(chart, i)])
                 for i in series_columns

@@ -23,6 +23,7 @@ from django.db.models import Q, QuerySet
 
 from funnel.scopes import Scope
 
+from .actors import person_name
 from .models import Lead
 from .stages import Stage
 
@@ -339,7 +340,7 @@ def alert_refusal(who, alert) -> str | None:
         return "Only sales reps and managers act on the queue."
     if not can_work_alert(principal, alert):
         assignee = getattr(alert, "assignee", None) if alert.assignee_id else None
-        who_holds = assignee.get_username() if assignee is not None else "another rep"
+        who_holds = person_name(assignee) if assignee is not None else "another rep"
         return f"This alert is assigned to {who_holds}; a manager can reassign it."
     return None
 

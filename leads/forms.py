@@ -10,6 +10,17 @@ from .selectors import UNASSIGNED, BoardFilters, lead_owner_choices, live_leads
 from .stages import Stage, allowed_targets, label, needs_reason
 
 
+class StageSelect(forms.Select):
+    """A stage picker whose options may carry a hint (“… (needs a reason)”); each option
+    also names its stage alone in data-label, for a confirmation to quote."""
+
+    def create_option(self, name, value, label_text, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label_text, selected, index, subindex=subindex, attrs=attrs)
+        if value in Stage.values:
+            option["attrs"]["data-label"] = label(value)
+        return option
+
+
 def _owner_field(*, required: bool = False, users=None, label_text: str = "Owner") -> forms.ChoiceField:
     users = lead_owner_choices() if users is None else users
     choices = [("", "Anyone"), (UNASSIGNED, "Unassigned")] + [(str(u.pk), person_name(u)) for u in users]
@@ -131,7 +142,7 @@ class LeadForm(forms.ModelForm):
 
 
 class MoveForm(forms.Form):
-    to = forms.ChoiceField(label="Move to")
+    to = forms.ChoiceField(label="Move to", widget=StageSelect)
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
     def __init__(self, *args, lead: Lead, **kwargs):

@@ -236,6 +236,13 @@ class Deal(models.Model):
     def __str__(self) -> str:
         return f"Deal for lead {self.lead_id}, cycle {self.cycle}"
 
+    @property
+    def lost_reason_text(self) -> str:
+        """Why it was lost, to show after the word “Lost”: the lose action stores the move's
+        reason (“Lost: Bad timing”), which would otherwise read “Lost: Lost: Bad timing”."""
+        reason = self.lost_reason.strip()
+        return reason[len("Lost:") :].strip() if reason.lower().startswith("lost:") else reason
+
 
 class ActivityKind(models.TextChoices):
     CALL = "call", "Call"

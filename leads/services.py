@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from funnel.errors import ActionForbidden, InvalidInput
 
-from .actors import Actor
+from .actors import Actor, person_name
 from .lifecycle import announcements
 from .lifecycle.creation import IDENTITY_AND_PROFILE_FIELDS, create_lead, create_leads
 from .lifecycle.deals import transition_lead
@@ -208,6 +208,6 @@ def bulk_assign_owner(*, leads: Iterable[Lead], owner, actor: Actor) -> list[Lea
             outcomes.append(LeadOutcome(lead.pk, lead.display_name, False, "Already has this owner."))
             continue
         update_lead(lead=lead, actor=actor, owner=owner)
-        who = owner.get_username() if owner else "nobody"
+        who = person_name(owner) if owner else "nobody"
         outcomes.append(LeadOutcome(lead.pk, lead.display_name, True, f"Assigned to {who}."))
     return outcomes

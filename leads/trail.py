@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from .actors import Actor
+from .actors import Actor, person_name
 from .models import ChangeKind, LeadChange
 
 MAX_VALUE = 2000
@@ -21,7 +21,7 @@ def display_value(value) -> str:
     if value is None:
         return ""
     if hasattr(value, "get_username"):
-        return value.get_username()
+        return person_name(value)  # people are named one way on every page, the trail too
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, date | Decimal):
@@ -106,6 +106,9 @@ def describe(change: LeadChange) -> str:
         return f"Lead {change.new_value} merged into this one"
     if change.kind == ChangeKind.ERASURE:
         return "Personal data erased"
+    if change.kind == ChangeKind.MQL_REARMED:
+        # “Mql armed: no → yes” was the field's name; the reason says why (the recycle threshold).
+        return "May become MQL again"
     label = change.field.replace("deal.", "deal ").replace("_", " ")
     if not change.old_value and not change.new_value:
         return f"{label.capitalize()} changed"

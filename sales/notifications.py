@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from .models import Notification
 
@@ -33,6 +34,13 @@ def notify(
 
         transaction.on_commit(ring)
     return notification
+
+
+def due_text(due_at) -> str:
+    """A due time as the pages write it, with its zone (a mail has no browser zone):
+    every notice about an SLA writes it this one way."""
+    moment = timezone.localtime(due_at)
+    return f"{date_format(moment, 'j M Y H:i')} {moment.tzname()}"
 
 
 def email_notification_now(*, notification_id: int) -> bool:

@@ -31,13 +31,18 @@ from .notifications import mark_notifications_read, read_alert_notifications
 QUEUE_PAGE_SIZE = 50
 
 
-def _back(request, default: str):
+def _next(request) -> str:
+    """The page an action was sent from, when it is one of ours ("" otherwise)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(target)
-    return redirect(default)
+        return target
+    return ""
+
+
+def _back(request, default: str):
+    return redirect(_next(request) or default)
 
 
 def sales_action(view):
@@ -224,7 +229,9 @@ def qualify(request, lead_id: int):
     except InvalidSalesInput as refusal:
         # The form again, as typed, with each problem next to its field.
         errors = {field.split(".")[-1]: problems for field, problems in refusal.fields.items()}
-        extra = {"qualify_values": typed, "qualify_errors": errors}
+        # Its forms go back where the first try came from, not to this POST-only URL.
+        back_to = _next(request) or reverse("sales:queue_lead", args=[lead.pk])
+        extra = {"qualify_values": typed, "qualify_errors": errors, "next_path": back_to}
         return _lead_page(request, lead.pk, extra=extra, status=400)
     messages.success(request, "Qualified: the deal is open.")
     return _back(request, reverse("sales:queue_lead", args=[lead.pk]))

@@ -7,19 +7,23 @@
     }
   } catch (e) { /* an old browser keeps UTC */ }
   // Ask before a destructive or stage-changing form is sent. The message may name what
-  // was picked: {to} (the target stage), {action} and {count} (the selected leads).
+  // was picked: {to} (the target stage), {owner}, {action} and {count} (the selected
+  // leads); data-confirm-<action> is the message for one action of the form's picker.
   function picked(form, name) {
     var field = form.elements[name];
     if (!field || !field.options || field.selectedIndex < 0) { return ""; }
-    return field.options[field.selectedIndex].text;
+    var option = field.options[field.selectedIndex];
+    return option.getAttribute("data-label") || option.text;
   }
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    var message = form.getAttribute("data-confirm");
+    var action = form.elements.action && form.elements.action.value;
+    var message = (action && form.getAttribute("data-confirm-" + action)) || form.getAttribute("data-confirm");
     if (!message) { return; }
     var count = document.querySelectorAll('input[name="leads"]:checked').length;
     message = message
       .replace("{to}", picked(form, "to"))
+      .replace("{owner}", picked(form, "owner"))
       .replace("{action}", picked(form, "action"))
       .replace("{count}", String(count));
     if (!window.confirm(message)) { event.preventDefault(); }

@@ -46,3 +46,52 @@ def test_the_report_and_the_lead_list_name_the_rep_the_same_way(ravi, marketer):
     client = signed_in(marketer)
     assert ">Ravi Patel</option>" in client.get("/analytics/funnel/").content.decode()
     assert "<td>Ravi Patel</td>" in client.get("/leads/").content.decode()
+
+
+@pytest.fixture
+def maya(db):
+    return factories.sales_manager(username="manager", first_name="Maya", last_name="Okafor")
+
+
+def test_an_escalation_names_the_assignee_by_their_display_name(ravi, maya, settings):
+    from datetime import timedelta
+
+    from sales.models import Notification, NotificationKind
+    from sales.services import sweep_slas
+
+    settings.FUNNEL_ROUND_ROBIN = False
+    alert = make_alert(assignee=ravi)
+    sweep_slas(now=alert.due_at + timedelta(minutes=1))
+    bodies = set(Notification.objects.filter(kind=NotificationKind.ESCALATED).values_list("body", flat=True))
+    assert bodies and all(body.startswith("Assigned to Ravi Patel;") for body in bodies)
+
+
+def test_a_reassigned_rep_is_told_who_gave_them_the_alert_by_display_name(ravi, maya, settings):
+    from sales.models import Notification, NotificationKind
+    from sales.services import reassign_alert
+
+    settings.FUNNEL_ROUND_ROBIN = False
+    alert = make_alert(unassigned=True)
+    reassign_alert(alert=alert, user=maya, to_user=ravi)
+    title = Notification.objects.get(kind=NotificationKind.REASSIGNED).title
+    assert title.startswith("Maya Okafor assigned you ")
+
+
+def test_an_owner_change_on_the_lead_timeline_names_people_by_display_name(ravi, maya, marketer):
+    from leads.services import bulk_assign_owner
+
+    lead = factories.LeadFactory(owner=None)
+    outcome = bulk_assign_owner(leads=[lead], owner=ravi, actor=Actor.for_user(maya))[0]
+    assert outcome.message == "Assigned to Ravi Patel."
+    page = signed_in(marketer).get(f"/leads/{lead.pk}/").content.decode()
+    assert "Owner: nobody → Ravi Patel" in page
+    assert "→ rep1" not in page
+
+
+def test_an_alert_held_by_another_rep_names_them_by_display_name(ravi, settings):
+    from leads.access import alert_refusal
+
+    settings.FUNNEL_ROUND_ROBIN = False
+    alert = make_alert(assignee=ravi)
+    other = factories.sales_rep(username="rep2", first_name="Rosa", last_name="Lindqvist")
+    assert alert_refusal(other, alert) == "This alert is assigned to Ravi Patel; a manager can reassign it."

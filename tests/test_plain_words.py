@@ -53,3 +53,15 @@ def test_per_rule_points_add_up_to_the_score_shown(marketer):
     assert "<td>39.6</td>" in html and "<td>99.4</td>" in html
     assert "139.0 → score 139" in html
     assert "sent back to nurture 1×" in html
+
+
+def test_the_timeline_says_in_words_that_a_lead_may_become_mql_again(marketer):
+    from django.utils import timezone
+
+    from leads.lifecycle.crossing import record_rearmed
+
+    lead = LeadFactory()
+    record_rearmed(lead_id=lead.pk, reason="Score 10 is below the recycle threshold 25", at=timezone.now())
+    html = signed_in(marketer).get(f"/leads/{lead.pk}/").content.decode()
+    assert "<strong>May become MQL again</strong> — Score 10 is below the recycle threshold 25" in html
+    assert "Mql armed" not in html

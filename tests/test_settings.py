@@ -104,3 +104,10 @@ def test_make_run_binds_the_web_server_to_the_port_it_passes_to_the_worker():
 
 def test_an_explicit_base_url_wins():
     assert base_url_seen_by(PORT="8865", FUNNEL_BASE_URL="https://funnel.example.com/") == "https://funnel.example.com"
+
+
+def test_the_test_suite_has_a_broker_folder_of_its_own_beside_make_run(settings):
+    # `make run` in the same checkout has its worker on var/broker: sharing the folder, it
+    # took the tasks of the suite's real-worker tests (run against another database).
+    assert settings.BROKER_DIR != settings.VAR_DIR / "broker"
+    assert settings.BROKER_DIR.name == "test-broker"

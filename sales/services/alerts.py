@@ -17,7 +17,7 @@ from .. import payloads
 from ..business_hours import sla_due_at
 from ..doorbell import Doorbell
 from ..models import AlertStatus, NotificationKind, SalesAlert, WebhookEventType
-from ..notifications import notify
+from ..notifications import due_text, notify
 from ..txcache import cached
 from ..webhooks import emit_webhook_event
 from .assignment import active_reps, next_assignee
@@ -98,7 +98,7 @@ def raise_sales_alert(*, lead: Lead, cycle: int, crossing: int, score: int, cont
             user=assignee,
             kind=NotificationKind.ASSIGNED,
             title=f"New MQL assigned to you: {lead.display_name}",
-            body=f"Score {score}. Respond by {timezone.localtime(alert.due_at):%a %d %b %H:%M}.",
+            body=f"Score {score}. Respond by {due_text(alert.due_at)}.",
             url=reverse("sales:queue_lead", args=[lead.pk]),
             alert=alert,
             doorbell=doorbell,

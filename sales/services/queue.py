@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads import access
-from leads.actors import Actor
+from leads.actors import Actor, person_name
 from leads.lifecycle import move_lead, reject_reason_label, valid_reason
 from leads.lifecycle.permissions import person as _person
 from leads.locks import lock_lead
@@ -151,7 +151,7 @@ def reassign_alert(*, alert: SalesAlert, user, to_user) -> SalesAlert:
         notify(
             user=to_user,
             kind=NotificationKind.REASSIGNED,
-            title=f"{user.get_username()} assigned you {lead.display_name}",
+            title=f"{person_name(user)} assigned you {lead.display_name}",
             body=f"Score {locked.score}.",
             url=reverse("sales:queue_lead", args=[lead.pk]),
             alert=locked,

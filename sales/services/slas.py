@@ -6,10 +6,11 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+
+from leads.actors import person_name
 
 from ..models import AlertStatus, NotificationKind, SalesAlert
-from ..notifications import notify
+from ..notifications import due_text, notify
 from .assignment import active_managers
 
 
@@ -53,7 +54,7 @@ def sweep_slas(*, now: datetime | None = None, batch: int = 500) -> dict:
             if not SalesAlert.objects.filter(pk=alert.pk, overdue=False).update(overdue=True, escalated_at=now):
                 continue
             managers = managers if managers is not None else active_managers()
-            who = alert.assignee.get_username() if alert.assignee_id else "nobody"
+            who = person_name(alert.assignee) if alert.assignee_id else "nobody"
             recipients = {manager.pk: manager for manager in managers}
             if alert.assignee_id:
                 recipients.setdefault(alert.assignee_id, alert.assignee)
@@ -62,15 +63,9 @@ def sweep_slas(*, now: datetime | None = None, batch: int = 500) -> dict:
                     user=recipient,
                     kind=NotificationKind.ESCALATED,
                     title=f"Overdue MQL escalated: {alert.lead.display_name}",
-                    body=f"Assigned to {who}; its SLA ran out at {_due_text(alert.due_at)}.",
+                    body=f"Assigned to {who}; its SLA ran out at {due_text(alert.due_at)}.",
                     url=reverse("sales:queue_lead", args=[alert.lead_id]),
                     alert=alert,
                 )
             escalated += 1
     return {"warned": warned, "escalated": escalated}
-
-
-def _due_text(due_at) -> str:
-    """A due time as the pages write it, with its zone (a mail has no browser zone)."""
-    moment = timezone.localtime(due_at)
-    return f"{date_format(moment, 'j M Y H:i')} {moment.tzname()}"

@@ -54,7 +54,7 @@ def sales_lead_actions(context, lead, user=None):
         "lead": lead,
         "user": user,
         "csrf_token": context.get("csrf_token"),
-        "next": request.get_full_path() if request else "",
+        "next": context.get("next_path") or (request.get_full_path() if request else ""),
         "open_alert": open_alert,
         "deal": deal,
         "may_act_on_alert": seller and open_alert is not None and may_act_on_alert(user=user, alert=open_alert),

@@ -4,7 +4,7 @@ greyed out, and axes with units, round ticks, whole counts, days/hours and curre
 
 import pytest
 
-from analytics.charts import hours_text, nice_ticks
+from analytics.charts import chart_label, hours_text, nice_ticks
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,39 @@ def test_axis_ticks_are_round_numbers(peak, ticks):
 @pytest.mark.parametrize(("hours", "text"), [(0.75, "45 min"), (5.5, "5 h 30 min"), (336.4, "14 d"), (50, "2 d 2 h")])
 def test_durations_read_as_days_hours_and_minutes(hours, text):
     assert hours_text(hours) == text
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("Sales accepted (SAL) (n=225)", "Sales accepted (SAL) (n=225)"),
+        ("Marketing qualified (MQL) (n=1,234)", "Marketing qualified… (n=1,234)"),
+        ("webinar-series · 392,400 EUR", "webinar-series · 392,400 EUR"),
+        ("a-very-long-campaign-name-indeed · 1,392,400 EUR", "a-very-long-c… · 1,392,400 EUR"),
+        ("Customer (n=49)", "Customer (n=49)"),
+        ("Sales cycle (to customer) (n=104)", "Sales cycle… (n=104)"),
+    ],
+)
+def test_a_long_chart_label_is_shortened_in_its_name_never_in_its_count_or_money(label, shown):
+    assert chart_label(label) == shown
+    assert len(shown) <= 30
+
+
+def test_the_report_charts_keep_every_n_and_currency_of_long_labels(client, marketer, story):
+    from leads.stages import Stage
+
+    page = report_page(client, marketer)
+    time_in_stage = chart_svg(page, "time-in-stage")
+    assert f"{Stage.SAL.label}"[:5] in time_in_stage
+    for text in time_in_stage.split("<text")[1:]:
+        label = text.split(">", 1)[1].split("<", 1)[0]
+        if label.startswith(("Sales", "Marketing")):
+            assert "(n=" in label and label.endswith(")"), label
+
+
+def test_week_axes_write_dates_as_the_pages_do(client, marketer, story):
+    import re
+
+    svg = chart_svg(report_page(client, marketer), "cohorts")
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", svg)
+    assert re.search(r">\d{1,2} (Feb|Mar) 2026<", svg)

@@ -84,3 +84,17 @@ def test_the_scoring_rules_page_fits_the_screen_with_its_actions_in_reach(
         assert action.is_visible() and right_edge(action) <= viewport["width"]
     screenshot(page, f"{size}-scoring-rules")
     context.close()
+
+
+def test_the_likelihood_model_page_fits_a_phone(browser, live_server, marketer):
+    from tests.scoring.likelihood_helpers import publish_small_model
+
+    publish_small_model()
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    log_in(page, live_server, "marketer")
+    page.goto(f"{live_server.url}/scoring/model/")
+    assert page.get_by_test_id("comparison").is_visible()
+    assert horizontal_overflow(page) <= 0, "the model page scrolls sideways at 390 px"
+    screenshot(page, "phone-scoring-model")
+    context.close()

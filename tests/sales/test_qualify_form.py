@@ -42,3 +42,19 @@ def test_a_bad_value_is_shown_by_its_field_and_the_typed_values_stay(rep1, accep
     assert 'value="2026-12-31"' in html
     assert 'value="Send the proposal"' in html
     assert '<li class="message error">' not in html
+
+
+def test_a_refused_form_sent_again_comes_back_to_the_page_it_was_sent_from(rep1, accepted_lead):
+    client = signed_in(rep1)
+    lead_page = f"/queue/leads/{accepted_lead.pk}/"
+    typed = {"value": "12,000", "currency": "E1", "next_step": "Send the proposal", "next": lead_page}
+    refused = client.post(f"{lead_page}qualify/", typed).content.decode()
+    assert f'name="next" value="{lead_page}"' in refused
+    response = client.post(f"{lead_page}qualify/", {**typed, "currency": "EUR", "next": lead_page_next(refused)})
+    assert response.status_code == 302 and response["Location"] == lead_page
+
+
+def lead_page_next(html: str) -> str:
+    """The "next" the refused page's qualify form sends back."""
+    form = html.split('data-testid="qualify-form"')[1].split("</form>")[0]
+    return form.split('name="next" value="')[1].split('"')[0]
