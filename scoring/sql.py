@@ -264,7 +264,13 @@ def rescore_statement(
     mql_param = params.add(mql)
     cause_param = params.add(cause[:60])
     stages_param = params.add(list(PRE_MQL_STAGES))
-    id_bounds = (f"{params.add(min(lead_ids))}::bigint", f"{params.add(max(lead_ids))}::bigint")
+    id_bounds = None
+    low, high = min(lead_ids), max(lead_ids)
+    if high - low < 2 * len(lead_ids):
+        # A run of ids (a full rescore's batch): the range makes the planner read it by
+        # primary key. Never for scattered ids (the leads an ingest claim marked): there
+        # the range spans the table and the planner scanned it, 10x slower (bench/latency.py).
+        id_bounds = (f"{params.add(low)}::bigint", f"{params.add(high)}::bigint")
     sql = scores_cte(
         rules=rules,
         params=params,
@@ -277,12 +283,13 @@ def rescore_statement(
     )
     # The locked rows cannot change under us, so what `chunk` read is what is stored:
     # only the changed rows are touched, found by primary key.
+    id_range = f" AND l.id BETWEEN {id_bounds[0]} AND {id_bounds[1]}" if id_bounds else ""
     sql += f""",
         stored AS (
             UPDATE leads_lead l
             SET score = s.score, mql_armed = (s.armed OR s.score < {recycle_param})
             FROM scores s
-            WHERE l.id = s.id AND l.id BETWEEN {id_bounds[0]} AND {id_bounds[1]}
+            WHERE l.id = s.id{id_range}
               AND (s.old_score <> s.score OR (NOT s.armed AND s.score < {recycle_param}))
             RETURNING l.id),
         rearmed AS (
